@@ -1,0 +1,139 @@
+/**
+ * Every error leasehold throws. One base class, so `catch (e) { if (e instanceof LeaseholdError) }`
+ * catches them all; each subclass carries the context a caller needs to decide what to do next.
+ * SDK error types never escape the library: the store translates them in one place.
+ *
+ * @module
+ */
+
+/** What is known of a lease's stored holder when an operation fails because of it. */
+export interface HolderSnapshot {
+  readonly holderId: string;
+  readonly fencingToken: number;
+  /** Wall-clock epoch ms the holder wrote as its expiry. */
+  readonly expiresAt: number;
+}
+
+/** Base class of every error leasehold throws. */
+export class LeaseholdError extends Error {
+  override readonly name: string = 'LeaseholdError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An argument or option is invalid. Nothing was sent to DynamoDB. */
+export class InvalidArgumentError extends LeaseholdError {
+  override readonly name = 'InvalidArgumentError';
+  /** The option or argument at fault, e.g. `leaseMs`. */
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super(`${argument}: ${message}`);
+    this.argument = argument;
+  }
+}
+
+/** The lease is held by someone else and did not become free within the wait allowed. */
+export class LeaseUnavailableError extends LeaseholdError {
+  override readonly name = 'LeaseUnavailableError';
+  readonly leaseName: string;
+  /** The holder last seen, when one was seen. */
+  readonly holder: HolderSnapshot | undefined;
+  readonly waitedMs: number;
+  constructor(leaseName: string, holder: HolderSnapshot | undefined, waitedMs: number) {
+    const who = holder
+      ? ` (held by ${holder.holderId} with fencing token ${holder.fencingToken}, expiring at ${new Date(holder.expiresAt).toISOString()})`
+      : '';
+    super(
+      `Lease "${leaseName}" is unavailable after waiting ${Math.round(waitedMs)} ms${who}. ` +
+        'Wait longer (waitMs) or use tryAcquire to skip when busy.',
+    );
+    this.leaseName = leaseName;
+    this.holder = holder;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/** Why a holder no longer holds its lease. */
+export type LeaseLossReason =
+  /** Its monotonic deadline passed before a renewal succeeded. */
+  | 'expired'
+  /** The store shows another holder, a newer fencing token, or the lease marked expired. */
+  | 'taken'
+  /** The holder released it. */
+  | 'released';
+
+/** The caller no longer holds the lease (or can no longer prove it does). Stop acting on it. */
+export class LeaseLostError extends LeaseholdError {
+  override readonly name = 'LeaseLostError';
+  readonly leaseName: string;
+  /** The fencing token the caller held. */
+  readonly fencingToken: number;
+  readonly reason: LeaseLossReason;
+  /** What the store held when the loss was detected there, if it was. */
+  readonly current: HolderSnapshot | undefined;
+  constructor(
+    leaseName: string,
+    fencingToken: number,
+    reason: LeaseLossReason,
+    current?: HolderSnapshot,
+    options?: { cause?: unknown },
+  ) {
+    const why = {
+      expired: 'its monotonic deadline passed without a successful renewal',
+      taken: current
+        ? `the store now shows holder ${current.holderId} with fencing token ${current.fencingToken}`
+        : 'the store shows it taken over or marked expired',
+      released: 'it was released',
+    }[reason];
+    super(`Lease "${leaseName}" (fencing token ${fencingToken}) is lost: ${why}.`, options);
+    this.leaseName = leaseName;
+    this.fencingToken = fencingToken;
+    this.reason = reason;
+    this.current = current;
+  }
+}
+
+/** The lease table does not exist (or the credentials cannot see it). */
+export class TableNotFoundError extends LeaseholdError {
+  override readonly name = 'TableNotFoundError';
+  readonly tableName: string;
+  constructor(tableName: string, options?: { cause?: unknown }) {
+    super(
+      `Lease table "${tableName}" was not found. Create it with createLeaseTable(client, "${tableName}") ` +
+        'or deploy the LeaseTable construct, and check the region and endpoint.',
+      options,
+    );
+    this.tableName = tableName;
+  }
+}
+
+/** The table exists but its key schema is not the lease table's. */
+export class TableSchemaMismatchError extends LeaseholdError {
+  override readonly name = 'TableSchemaMismatchError';
+  readonly tableName: string;
+  constructor(tableName: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      `Table "${tableName}" is not a leasehold lease table: ${detail}. ` +
+        'Point tableName at a table made by createLeaseTable or the LeaseTable construct.',
+      options,
+    );
+    this.tableName = tableName;
+  }
+}
+
+/**
+ * DynamoDB failed in a way leasehold could not resolve: access denied, a persistent network
+ * failure, throttling that outlasted the retries. `outcomeUnknown` says whether the failed write
+ * may still have landed; leasehold has already tried to reconcile and, where it could, to undo it.
+ */
+export class LeaseStoreError extends LeaseholdError {
+  override readonly name = 'LeaseStoreError';
+  readonly leaseName: string | undefined;
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, leaseName: string | undefined, outcomeUnknown: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.leaseName = leaseName;
+    this.outcomeUnknown = outcomeUnknown;
+  }
+}

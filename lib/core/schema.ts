@@ -1,0 +1,77 @@
+/**
+ * The lease table's shape, defined once. The runtime, the table helpers for tests and the demo,
+ * and the CDK constructs all import it, so the key and index can never drift apart.
+ *
+ * @module
+ */
+
+/** Attribute names of a lease item. */
+export const LeaseAttribute = {
+  /** Partition key: the lease name. Lets IAM scope principals with `dynamodb:LeadingKeys`. */
+  name: 'name',
+  /** Id of the current (or, once released or expired, the last) holder. */
+  holderId: 'holderId',
+  /** Grows by one on every acquisition, forever; renewals keep it. */
+  fencingToken: 'fencingToken',
+  /** Lease duration the holder asked for, in ms. */
+  leaseMs: 'leaseMs',
+  /** Holder's wall clock at send time + leaseMs, in epoch ms. */
+  expiresAt: 'expiresAt',
+  /** A nonce that changes on every successful write (renewals included). */
+  revision: 'revision',
+  /** `held`, `released` or `expired`. */
+  state: 'state',
+  /** Wall-clock epoch ms of the acquisition that produced the current token. */
+  acquiredAt: 'acquiredAt',
+  /** Wall-clock epoch ms of the last successful write. */
+  updatedAt: 'updatedAt',
+  /** Optional holder-supplied payload. */
+  data: 'data',
+  /**
+   * Present only while the lease is held: the partition key of the sparse reaper index. Removing
+   * it on release and on reaping is what keeps free leases out of the index.
+   */
+  reapShard: 'reapShard',
+} as const;
+
+/** The states a stored lease item can be in. */
+export type StoredLeaseState = 'held' | 'released' | 'expired';
+
+/** The sparse index the reaper queries for held leases, ordered by expiry within each shard. */
+export const ReaperIndex = {
+  /** Index name (DynamoDB Local wants at least 3 characters). */
+  name: 'leasehold-expiry',
+  partitionKey: LeaseAttribute.reapShard,
+  sortKey: LeaseAttribute.expiresAt,
+  /**
+   * Held leases spread over this many index partitions so one never runs hot. Fixed: changing
+   * it would strand items written under the old count until their next acquisition.
+   */
+  shardCount: 8,
+  /** Attributes the reaper needs to make its conditional write and publish its event. */
+  projectedAttributes: [
+    LeaseAttribute.holderId,
+    LeaseAttribute.fencingToken,
+    LeaseAttribute.revision,
+    LeaseAttribute.leaseMs,
+  ] as readonly string[],
+} as const;
+
+/** DynamoDB's own item size limit, in bytes. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/** Longest lease name accepted, in UTF-8 bytes (well under the 2,048-byte key limit). */
+export const MAX_LEASE_NAME_BYTES = 255;
+
+/**
+ * The reaper-index shard of a lease name: a stable FNV-1a hash, so a name always lands in
+ * the same shard on every client and language.
+ */
+export function reapShardOf(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % ReaperIndex.shardCount;
+}
