@@ -1,0 +1,279 @@
+/**
+ * The entry point: acquire leases by name from one lease table.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { sleep, systemClock, type Clock } from './clock.js';
+import { backoffMs } from './backoff.js';
+import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
+import { Lease, snapshot, type LeaseRuntime } from './lease.js';
+import { isRetryable, LeaseStore, type LeaseRecord } from './lease-store.js';
+import {
+  checkData,
+  checkDurationMs,
+  checkLeaseName,
+  checkNonEmptyString,
+  checkRatio,
+  MAX_TIMER_MS,
+  rejectUnknownKeys,
+} from './validate.js';
+
+/** Options of {@link LeaseClient}. */
+export interface LeaseClientOptions {
+  /** The lease table, made by `createLeaseTable` or the `LeaseTable` construct. */
+  readonly tableName: string;
+  /** The DynamoDB client to send requests with (its region, endpoint and credentials). */
+  readonly client: DynamoDBClient;
+  /** Who this client acquires as. @default `${hostname}:${pid}:${random}`, unique per client */
+  readonly holderId?: string;
+  /** Time and randomness; inject a `ManualClock` in tests. @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * The largest difference between any two participants' wall clocks, in ms. A contender takes
+   * a held lease only once its wall clock is past `expiresAt + skewMs`. @default 1000
+   */
+  readonly skewMs?: number;
+  /**
+   * How far apart two participants' clocks may drift, as a rate: the holder trusts a lease for
+   * `leaseMs · (1 − driftRatio)`, and a contender waits `leaseMs · (1 + driftRatio)` on the path
+   * that ignores wall clocks. Every participant must use the same value. @default 0.01
+   */
+  readonly driftRatio?: number;
+  /** Extra ms the holder stops trusting its lease before the drift-adjusted deadline. @default 0 */
+  readonly guardMs?: number;
+}
+
+/** Options of {@link LeaseClient.tryAcquire}. */
+export interface AcquireOptions {
+  /** How long the lease lasts unless renewed, in ms. */
+  readonly leaseMs: number;
+  /** A payload stored with the lease (holder address, version, ...). Replaces the previous holder's. */
+  readonly data?: Record<string, unknown>;
+}
+
+/** Options of {@link LeaseClient.acquire}. */
+export interface WaitingAcquireOptions extends AcquireOptions {
+  /** How long to wait for the lease before throwing {@link LeaseUnavailableError}. @default 60000 */
+  readonly waitMs?: number;
+  /** The longest sleep between attempts, so a release is noticed without waiting for expiry. @default 1000 */
+  readonly pollMs?: number;
+  /** Aborts the wait; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** A lease as stored, judged by this client's clocks. */
+export interface LeaseDescription {
+  readonly name: string;
+  /** The holder, or the last holder once released or expired. */
+  readonly holderId: string;
+  readonly fencingToken: number;
+  /**
+   * `held`, `released` or `expired`. A lease still marked held whose `expiresAt + skewMs` has
+   * passed on this client's wall clock is reported `expired` before the reaper marks it.
+   */
+  readonly state: 'held' | 'released' | 'expired';
+  readonly leaseMs: number;
+  /** Wall-clock expiry the holder wrote, epoch ms. */
+  readonly expiresAt: number;
+  /** Wall-clock epoch ms of the acquisition that produced the fencing token. */
+  readonly acquiredAt: number;
+  /** Wall-clock epoch ms of the last write (renewals included). */
+  readonly updatedAt: number;
+  /** Changes on every write; an unchanged revision means no renewal happened. */
+  readonly revision: string;
+  readonly data: Record<string, unknown> | undefined;
+}
+
+/** What a failed acquisition learned, so a waiting caller can sleep until the lease can first be taken. */
+interface Refusal {
+  readonly current: LeaseRecord | undefined;
+  readonly retryInMs: number;
+}
+
+/** The revision of a held lease as first seen by this client, for the observed-unchanged path. */
+interface Observation {
+  readonly revision: string;
+  readonly seenAt: number;
+  readonly leaseMs: number;
+}
+
+/** How many times one acquisition is sent when its outcome stays unknown. */
+const ACQUIRE_ATTEMPTS = 4;
+
+const CLIENT_OPTIONS = ['tableName', 'client', 'holderId', 'clock', 'skewMs', 'driftRatio', 'guardMs'] as const;
+const ACQUIRE_OPTIONS = ['leaseMs', 'data'] as const;
+const WAIT_OPTIONS = [...ACQUIRE_OPTIONS, 'waitMs', 'pollMs', 'signal'] as const;
+
+/**
+ * Acquires, describes and (through the {@link Lease} it returns) renews and releases leases in one
+ * table. Every acquisition is one conditional write and gets a fencing token larger than any
+ * before it for that name.
+ */
+export class LeaseClient {
+  /** Who this client acquires as. */
+  readonly holderId: string;
+  readonly tableName: string;
+  readonly skewMs: number;
+  readonly driftRatio: number;
+  private readonly clock: Clock;
+  private readonly store: LeaseStore;
+  private readonly runtime: LeaseRuntime;
+  private readonly observations = new Map<string, Observation>();
+
+  constructor(options: LeaseClientOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, CLIENT_OPTIONS);
+    checkNonEmptyString('tableName', options.tableName);
+    if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(options.tableName)) {
+      throw new InvalidArgumentError('tableName', 'must be 3-255 characters of a-z, A-Z, 0-9, _, - and .');
+    }
+    if (typeof options.client?.send !== 'function') {
+      throw new InvalidArgumentError('client', 'must be a DynamoDBClient from @aws-sdk/client-dynamodb');
+    }
+    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    checkNonEmptyString('holderId', this.holderId);
+    this.skewMs = options.skewMs ?? 1_000;
+    checkDurationMs('skewMs', this.skewMs);
+    this.driftRatio = options.driftRatio ?? 0.01;
+    checkRatio('driftRatio', this.driftRatio, 0.5);
+    const guardMs = options.guardMs ?? 0;
+    checkDurationMs('guardMs', guardMs);
+    this.clock = options.clock ?? systemClock;
+    this.tableName = options.tableName;
+    this.store = new LeaseStore(options.client, options.tableName);
+    this.runtime = { store: this.store, clock: this.clock, driftRatio: this.driftRatio, guardMs };
+  }
+
+  /**
+   * Acquires the lease if it can be taken now, in one conditional write: when it is free,
+   * released, or expired past the skew allowance. Returns `undefined` when someone else holds it.
+   */
+  async tryAcquire(name: string, options: AcquireOptions): Promise<Lease | undefined> {
+    this.checkAcquire(name, options, ACQUIRE_OPTIONS);
+    const result = await this.attempt(name, options);
+    return result instanceof Lease ? result : undefined;
+  }
+
+  /**
+   * Acquires the lease, waiting for it up to `waitMs`. Between attempts it sleeps until the
+   * holder's lease can first expire (known from the failed attempt itself), or `pollMs`, with
+   * jitter. Throws {@link LeaseUnavailableError} when the wait runs out.
+   */
+  async acquire(name: string, options: WaitingAcquireOptions): Promise<Lease> {
+    this.checkAcquire(name, options, WAIT_OPTIONS);
+    const waitMs = options.waitMs ?? 60_000;
+    checkDurationMs('waitMs', waitMs, { max: Number.MAX_SAFE_INTEGER });
+    const pollMs = options.pollMs ?? 1_000;
+    checkDurationMs('pollMs', pollMs, { min: 0, exclusiveMin: true, max: MAX_TIMER_MS });
+    const started = this.clock.monotonicNow();
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const result = await this.attempt(name, options);
+      if (result instanceof Lease) return result;
+      const waited = this.clock.monotonicNow() - started;
+      const left = waitMs - waited;
+      if (left <= 0) throw new LeaseUnavailableError(name, result.current && snapshot(result.current), waited);
+      const untilTakeable = Math.min(result.retryInMs, pollMs);
+      const jitter = this.clock.random() * Math.min(100, untilTakeable / 10 + 10);
+      await sleep(this.clock, Math.min(untilTakeable + jitter, left), options.signal);
+    }
+  }
+
+  /** Reads a lease with a strongly consistent read. `undefined` if it was never acquired. */
+  async describe(name: string): Promise<LeaseDescription | undefined> {
+    checkLeaseName(name);
+    const record = await this.store.read(name);
+    if (!record) return undefined;
+    const lapsed = record.state === 'held' && this.clock.wallNow() > record.expiresAt + this.skewMs;
+    const { name: _name, state, ...rest } = record;
+    return { name, state: lapsed ? 'expired' : state, ...rest };
+  }
+
+  private checkAcquire(name: string, options: AcquireOptions, allowed: readonly string[]): void {
+    checkLeaseName(name);
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, allowed);
+    checkDurationMs('leaseMs', options.leaseMs, { min: this.runtime.guardMs, exclusiveMin: true });
+    if (options.data !== undefined) checkData(options.data);
+  }
+
+  /**
+   * One acquisition: sends the conditional write, resending it with the same nonce while its
+   * outcome is unknown, and recognises its own landed write by that nonce.
+   */
+  private async attempt(name: string, options: AcquireOptions): Promise<Lease | Refusal> {
+    const nonce = randomUUID();
+    let firstSentAt: number | undefined;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(this.clock, backoffMs(attempt - 1, this.clock));
+      const sentAt = this.clock.monotonicNow();
+      const wallNow = this.clock.wallNow();
+      // The earliest send is the conservative basis: if it is the one that landed, the stored
+      // expiry was computed from it.
+      firstSentAt ??= sentAt;
+      const observed = this.observations.get(name);
+      const unchangedLongEnough =
+        observed !== undefined && sentAt - observed.seenAt > observed.leaseMs * (1 + this.driftRatio);
+      try {
+        const outcome = await this.store.acquire({
+          name,
+          holderId: this.holderId,
+          nonce,
+          leaseMs: options.leaseMs,
+          expiresAt: wallNow + options.leaseMs,
+          wallNow,
+          staleBefore: wallNow - this.skewMs,
+          unchangedRevision: unchangedLongEnough ? observed.revision : undefined,
+          data: options.data,
+        });
+        if (outcome.landed) return this.won(outcome.record, firstSentAt);
+        const current = outcome.current;
+        if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
+          return this.won(current, firstSentAt);
+        }
+        return this.refused(name, current);
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        lastError = error;
+      }
+    }
+    // Every send had an unknown outcome: the table is the only witness of whether one landed.
+    const current = await this.store.read(name).catch(() => undefined);
+    if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
+      return this.won(current, firstSentAt ?? this.clock.monotonicNow());
+    }
+    throw new LeaseStoreError(
+      `Could not acquire lease "${name}": ${ACQUIRE_ATTEMPTS} attempts failed. ` +
+        `If one landed unseen, the lease lapses by itself within ${options.leaseMs} ms.`,
+      name,
+      true,
+      { cause: lastError },
+    );
+  }
+
+  private won(record: LeaseRecord, sentAt: number): Lease {
+    this.observations.delete(record.name);
+    return new Lease(this.runtime, record, sentAt);
+  }
+
+  private refused(name: string, current: LeaseRecord | undefined): Refusal {
+    if (!current || current.state !== 'held') {
+      this.observations.delete(name);
+      return { current, retryInMs: 0 };
+    }
+    const now = this.clock.monotonicNow();
+    let observed = this.observations.get(name);
+    if (observed?.revision !== current.revision) {
+      // Seen now, so written no later than now: "unchanged for leaseMs" counts from here.
+      observed = { revision: current.revision, seenAt: now, leaseMs: current.leaseMs };
+      this.observations.set(name, observed);
+    }
+    const byWallClock = current.expiresAt + this.skewMs - this.clock.wallNow();
+    const byObservation = observed.seenAt + observed.leaseMs * (1 + this.driftRatio) - now;
+    return { current, retryInMs: Math.max(0, Math.min(byWallClock, byObservation)) + 1 };
+  }
+}

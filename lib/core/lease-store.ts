@@ -1,0 +1,323 @@
+/**
+ * The lease item's conditional writes, and the one place where DynamoDB's answers become
+ * leasehold's: a failed condition becomes data (the current item), every SDK error becomes a
+ * typed {@link LeaseholdError}. Knows nothing of clocks or timers: callers pass in the times.
+ *
+ * @module
+ */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  InvalidArgumentError,
+  LeaseStoreError,
+  LeaseholdError,
+  TableNotFoundError,
+  TableSchemaMismatchError,
+} from './errors.js';
+import { LeaseAttribute as A, reapShardOf, type StoredLeaseState } from './schema.js';
+
+/** A lease item as stored. */
+export interface LeaseRecord {
+  readonly name: string;
+  readonly holderId: string;
+  readonly fencingToken: number;
+  readonly leaseMs: number;
+  readonly expiresAt: number;
+  readonly revision: string;
+  readonly state: StoredLeaseState;
+  readonly acquiredAt: number;
+  readonly updatedAt: number;
+  readonly data: Record<string, unknown> | undefined;
+}
+
+/** A conditional write either landed (the item after it) or did not (the item that stopped it). */
+export type WriteOutcome =
+  | { readonly landed: true; readonly record: LeaseRecord }
+  | { readonly landed: false; readonly current: LeaseRecord | undefined };
+
+export interface AcquireRequest {
+  readonly name: string;
+  readonly holderId: string;
+  /** Stored as the revision: lets a retry recognise its own earlier write. */
+  readonly nonce: string;
+  readonly leaseMs: number;
+  readonly expiresAt: number;
+  readonly wallNow: number;
+  /** A held lease whose `expiresAt` is below this may be taken (wall now - skew allowance). */
+  readonly staleBefore: number;
+  /** Take the lease if its revision is still this one (the observed-unchanged path). */
+  readonly unchangedRevision: string | undefined;
+  readonly data: Record<string, unknown> | undefined;
+}
+
+export interface RenewRequest {
+  readonly name: string;
+  readonly holderId: string;
+  readonly fencingToken: number;
+  readonly nonce: string;
+  readonly leaseMs: number;
+  readonly expiresAt: number;
+  readonly wallNow: number;
+  readonly data: Record<string, unknown> | undefined;
+}
+
+export interface ReleaseRequest {
+  readonly name: string;
+  readonly holderId: string;
+  readonly fencingToken: number;
+  readonly nonce: string;
+  readonly wallNow: number;
+}
+
+export interface MarkExpiredRequest {
+  readonly name: string;
+  readonly fencingToken: number;
+  /** The revision the reaper read: a renewal since then changes it and wins. */
+  readonly revision: string;
+  readonly nonce: string;
+  readonly wallNow: number;
+}
+
+const names = Object.fromEntries(Object.values(A).map((attribute) => [`#${attribute}`, attribute]));
+
+/** Conditions, named so each write reads as a sentence. */
+const when = {
+  absent: 'attribute_not_exists(#name)',
+  notHeld: '#state <> :held',
+  wallExpired: '#expiresAt < :staleBefore',
+  unchangedSinceObserved: '#revision = :unchangedRevision',
+  heldByMe: '#state = :held AND #holderId = :holderId AND #fencingToken = :fencingToken',
+  // A delayed retry of an older renewal must not pull the expiry back below a newer one's.
+  extends: '#expiresAt <= :expiresAt',
+  heldAtRevision: '#state = :held AND #fencingToken = :fencingToken AND #revision = :revision',
+} as const;
+
+/** Conditional writes and consistent reads of lease items in one table. */
+export class LeaseStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  /**
+   * Takes the lease if it is absent, released, expired by the wall clock past the skew allowance,
+   * or unchanged since the caller first observed it; the fencing token grows by one either way.
+   */
+  acquire(request: AcquireRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    const takeable: string[] = [when.absent, when.notHeld, when.wallExpired];
+    if (request.unchangedRevision !== undefined) takeable.push(when.unchangedSinceObserved);
+    const set = [
+      '#holderId = :holderId',
+      '#fencingToken = if_not_exists(#fencingToken, :zero) + :one',
+      '#leaseMs = :leaseMs',
+      '#expiresAt = :expiresAt',
+      '#revision = :nonce',
+      '#state = :held',
+      '#acquiredAt = :wallNow',
+      '#updatedAt = :wallNow',
+      '#reapShard = :reapShard',
+    ];
+    if (request.data !== undefined) set.push('#data = :data');
+    return this.update(
+      request.name,
+      {
+        // A new holder never inherits the previous holder's payload.
+        UpdateExpression: `SET ${set.join(', ')}${request.data === undefined ? ' REMOVE #data' : ''}`,
+        ConditionExpression: takeable.join(' OR '),
+        ExpressionAttributeValues: {
+          ':holderId': request.holderId,
+          ':zero': 0,
+          ':one': 1,
+          ':leaseMs': request.leaseMs,
+          ':expiresAt': request.expiresAt,
+          ':nonce': request.nonce,
+          ':held': 'held',
+          ':wallNow': request.wallNow,
+          ':reapShard': reapShardOf(request.name),
+          ':staleBefore': request.staleBefore,
+          ...(request.unchangedRevision !== undefined && { ':unchangedRevision': request.unchangedRevision }),
+          ...(request.data !== undefined && { ':data': request.data }),
+        },
+      },
+      abortSignal,
+    );
+  }
+
+  /** Extends the caller's own lease; never one with another holder or token. */
+  renew(request: RenewRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    const set = ['#leaseMs = :leaseMs', '#expiresAt = :expiresAt', '#revision = :nonce', '#updatedAt = :wallNow'];
+    if (request.data !== undefined) set.push('#data = :data');
+    return this.update(
+      request.name,
+      {
+        UpdateExpression: `SET ${set.join(', ')}`,
+        ConditionExpression: `${when.heldByMe} AND ${when.extends}`,
+        ExpressionAttributeValues: {
+          ':held': 'held',
+          ':holderId': request.holderId,
+          ':fencingToken': request.fencingToken,
+          ':leaseMs': request.leaseMs,
+          ':expiresAt': request.expiresAt,
+          ':nonce': request.nonce,
+          ':wallNow': request.wallNow,
+          ...(request.data !== undefined && { ':data': request.data }),
+        },
+      },
+      abortSignal,
+    );
+  }
+
+  /** Marks the caller's own lease released, keeping its token for the next holder to build on. */
+  release(request: ReleaseRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    return this.update(
+      request.name,
+      {
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+        ConditionExpression: when.heldByMe,
+        ExpressionAttributeValues: {
+          ':held': 'held',
+          ':released': 'released',
+          ':holderId': request.holderId,
+          ':fencingToken': request.fencingToken,
+          ':nonce': request.nonce,
+          ':wallNow': request.wallNow,
+        },
+      },
+      abortSignal,
+    );
+  }
+
+  /** Marks a lease expired exactly as the reaper saw it; any write since then wins over this. */
+  markExpired(request: MarkExpiredRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    return this.update(
+      request.name,
+      {
+        UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+        ConditionExpression: when.heldAtRevision,
+        ExpressionAttributeValues: {
+          ':held': 'held',
+          ':expired': 'expired',
+          ':fencingToken': request.fencingToken,
+          ':revision': request.revision,
+          ':nonce': request.nonce,
+          ':wallNow': request.wallNow,
+        },
+      },
+      abortSignal,
+    );
+  }
+
+  /** A strongly consistent read of one lease item. */
+  async read(name: string, abortSignal?: AbortSignal): Promise<LeaseRecord | undefined> {
+    try {
+      const { Item } = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { [A.name]: name }, ConsistentRead: true }),
+        { abortSignal },
+      );
+      return Item ? toLeaseRecord(Item) : undefined;
+    } catch (error) {
+      throw translateError(error, this.tableName, name);
+    }
+  }
+
+  private async update(
+    name: string,
+    input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
+    const expression = `${input.UpdateExpression} ${input.ConditionExpression}`;
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.name]: name },
+          ...input,
+          ExpressionAttributeNames: Object.fromEntries(
+            Object.entries(names).filter(([placeholder]) => expression.includes(placeholder)),
+          ),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        { abortSignal },
+      );
+      if (!Attributes) throw new LeaseStoreError(`UpdateItem on "${name}" returned no attributes`, name, false);
+      return { landed: true, record: toLeaseRecord(Attributes) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        // Backends without ReturnValuesOnConditionCheckFailure (dynalite) return no item:
+        // a consistent read, made after the failed write, stands in for it.
+        const current = error.Item ? toLeaseRecord(unmarshall(error.Item)) : await this.read(name, abortSignal);
+        return { landed: false, current };
+      }
+      throw translateError(error, this.tableName, name);
+    }
+  }
+}
+
+function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
+  return {
+    name: String(item[A.name]),
+    holderId: String(item[A.holderId]),
+    fencingToken: Number(item[A.fencingToken]),
+    leaseMs: Number(item[A.leaseMs]),
+    expiresAt: Number(item[A.expiresAt]),
+    revision: String(item[A.revision]),
+    state: item[A.state] as StoredLeaseState,
+    acquiredAt: Number(item[A.acquiredAt]),
+    updatedAt: Number(item[A.updatedAt]),
+    data: item[A.data] as Record<string, unknown> | undefined,
+  };
+}
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
+
+/** Turns any SDK failure into a typed leasehold error. Exported for the other DynamoDB callers. */
+export function translateError(error: unknown, tableName: string, leaseName: string | undefined): LeaseholdError {
+  if (error instanceof LeaseholdError) return error;
+  const { name = 'Error', message = String(error) } = (error ?? {}) as { name?: string; message?: string };
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const what = leaseName === undefined ? `table "${tableName}"` : `lease "${leaseName}"`;
+  if (name === 'ResourceNotFoundException') return new TableNotFoundError(tableName, { cause: error });
+  if (name === 'ValidationException' && /key element does not match the schema|missing the key/i.test(message)) {
+    return new TableSchemaMismatchError(tableName, `its key is not "${A.name}" (string)`, { cause: error });
+  }
+  if (name === 'ValidationException' && /item size/i.test(message)) {
+    return new InvalidArgumentError('data', `makes the lease item larger than DynamoDB allows (${message})`);
+  }
+  if (THROTTLING.has(name)) {
+    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}`, leaseName, false, { cause: error });
+  }
+  // No HTTP status means the request may have left and the answer been lost; a 5xx means the
+  // service itself could not say. Either way the write may have landed.
+  if (status === undefined || status >= 500) {
+    return new LeaseStoreError(
+      `DynamoDB request on ${what} failed with an unknown outcome (${name}: ${message})`,
+      leaseName,
+      true,
+      { cause: error },
+    );
+  }
+  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message})`, leaseName, false, {
+    cause: error,
+  });
+}
+
+/** Whether an operation may be sent again: throttled, or its outcome unknown. */
+export function isRetryable(error: unknown): error is LeaseStoreError {
+  return (
+    error instanceof LeaseStoreError &&
+    (error.outcomeUnknown || THROTTLING.has((error.cause as { name?: string } | undefined)?.name ?? ''))
+  );
+}

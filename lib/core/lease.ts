@@ -1,0 +1,266 @@
+/**
+ * A held lease: what the holder believes, and for how long it may believe it.
+ *
+ * Timeline of one acquisition or renewal (monotonic clock of the holder, `sentAt` = when the
+ * request left, before DynamoDB saw it):
+ *
+ *   sentAt ──── write lands ──── answer ──── deadline = sentAt + leaseMs·(1 − drift) − guard
+ *                                                       │ signal fires; renew/assertValid refuse
+ *   contenders: wall path  ≥ expiresAt + skewMs = sentAtWall + leaseMs + skewMs
+ *               observed path ≥ first seen (after the write landed) + leaseMs·(1 + drift)
+ *
+ * Both contender paths start no earlier than the holder's deadline, so the holder always stops
+ * first. Measuring from `sentAt` (not the answer) is what keeps a slow answer from stretching it.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { sleep, type Clock, type TimerHandle } from './clock.js';
+import { backoffMs } from './backoff.js';
+import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { isRetryable, type LeaseRecord, type LeaseStore, type WriteOutcome } from './lease-store.js';
+import { checkData, checkDurationMs, rejectUnknownKeys } from './validate.js';
+
+/** What a {@link Lease} needs from the client that made it. @internal */
+export interface LeaseRuntime {
+  readonly store: LeaseStore;
+  readonly clock: Clock;
+  readonly driftRatio: number;
+  readonly guardMs: number;
+}
+
+/** Options of {@link Lease.renew}. */
+export interface RenewOptions {
+  /** A new lease duration; the current one by default. */
+  readonly leaseMs?: number;
+  /** A new payload; the current one is kept by default. */
+  readonly data?: Record<string, unknown>;
+}
+
+type Status = 'held' | 'lost' | 'released';
+
+/**
+ * A lease this process holds. Trust it only while {@link Lease.signal} has not aborted; pass
+ * {@link Lease.fencingToken} to every resource you change so a stale holder's writes are refused.
+ * Releases itself with `await using`.
+ */
+export class Lease implements AsyncDisposable {
+  /** The lease name. */
+  readonly name: string;
+  /** Who holds it: this client's holder id. */
+  readonly holderId: string;
+  /**
+   * Grows by at least one with every acquisition of this name, by anyone, forever; renewals keep
+   * it. Downstream resources keep the highest they have seen and refuse lower ones.
+   */
+  readonly fencingToken: number;
+  /** Aborts the moment this holder may no longer hold the lease; `reason` is a {@link LeaseLostError}. */
+  readonly signal: AbortSignal;
+
+  private readonly runtime: LeaseRuntime;
+  private readonly controller = new AbortController();
+  private status: Status = 'held';
+  private record: LeaseRecord;
+  private deadline = 0;
+  private timer: TimerHandle | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** @internal Leases come from {@link LeaseClient.tryAcquire} and {@link LeaseClient.acquire}. */
+  constructor(runtime: LeaseRuntime, record: LeaseRecord, sentAt: number) {
+    this.runtime = runtime;
+    this.record = record;
+    this.name = record.name;
+    this.holderId = record.holderId;
+    this.fencingToken = record.fencingToken;
+    this.signal = this.controller.signal;
+    this.trustUntil(sentAt, record.leaseMs);
+  }
+
+  /** The lease duration currently stored, in ms. */
+  get leaseMs(): number {
+    return this.record.leaseMs;
+  }
+
+  /** The wall-clock expiry this holder wrote (epoch ms): what others judge by, not what it trusts. */
+  get expiresAt(): number {
+    return this.record.expiresAt;
+  }
+
+  /** The payload stored with the lease. */
+  get data(): Record<string, unknown> | undefined {
+    return this.record.data;
+  }
+
+  /** Whether this holder may still act on the lease: held, and its monotonic deadline not passed. */
+  get isHeld(): boolean {
+    this.checkDeadline();
+    return this.status === 'held';
+  }
+
+  /** Milliseconds left before the monotonic deadline; 0 once lost or released. */
+  remainingMs(): number {
+    return this.isHeld ? Math.max(0, this.deadline - this.runtime.clock.monotonicNow()) : 0;
+  }
+
+  /** Throws the {@link LeaseLostError} if the lease may no longer be held. Call before acting. */
+  assertValid(): void {
+    if (!this.isHeld) throw this.signal.reason;
+  }
+
+  /**
+   * Extends the lease by `leaseMs` from now, retrying writes whose outcome is unknown until the
+   * monotonic deadline. Throws {@link LeaseLostError} if the lease was taken, reaped, released or
+   * ran out first.
+   */
+  renew(options: RenewOptions = {}): Promise<void> {
+    rejectUnknownKeys('options', options, ['leaseMs', 'data']);
+    const leaseMs = options.leaseMs ?? this.record.leaseMs;
+    checkDurationMs('leaseMs', leaseMs, { min: this.runtime.guardMs, exclusiveMin: true });
+    if (options.data !== undefined) checkData(options.data);
+    return this.serialized(() => this.renewNow(leaseMs, options.data));
+  }
+
+  /**
+   * Stops believing at once, then marks the lease released in the table so others can take it
+   * without waiting for expiry. Idempotent; conditional on this fencing token, so it never
+   * touches a newer holder's lease.
+   */
+  release(): Promise<void> {
+    if (this.status === 'released') return this.queue.then(() => undefined);
+    this.lose('released');
+    this.status = 'released';
+    return this.serialized(() => this.releaseInStore());
+  }
+
+  /** Releases the lease: `await using lease = await leases.acquire(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  private async renewNow(leaseMs: number, data: Record<string, unknown> | undefined): Promise<void> {
+    const { store, clock } = this.runtime;
+    this.assertValid();
+    const nonce = randomUUID();
+    let firstSentAt: number | undefined;
+    let minExpiresAt = 0;
+    for (let attempt = 0; this.isHeld; attempt++) {
+      const sentAt = clock.monotonicNow();
+      const wallNow = clock.wallNow();
+      firstSentAt ??= sentAt;
+      let outcome: WriteOutcome;
+      try {
+        outcome = await store.renew(
+          {
+            name: this.name,
+            holderId: this.holderId,
+            fencingToken: this.fencingToken,
+            nonce,
+            leaseMs,
+            expiresAt: Math.max(wallNow + leaseMs, minExpiresAt),
+            wallNow,
+            data,
+          },
+          this.signal,
+        );
+      } catch (error) {
+        if (this.isHeld && !isRetryable(error)) throw error;
+        await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
+        continue;
+      }
+      if (outcome.landed) {
+        if (!this.isHeld) break;
+        this.record = outcome.record;
+        this.trustUntil(firstSentAt, leaseMs);
+        return;
+      }
+      const current = outcome.current;
+      if (current && this.isMine(current)) {
+        // Still ours, but the stored expiry is later than ours (the wall clock stepped back):
+        // write the stored expiry again rather than shorten what others were promised.
+        minExpiresAt = current.expiresAt;
+        continue;
+      }
+      this.lose('taken', current && snapshot(current));
+      throw this.signal.reason;
+    }
+    // The deadline passed while a renewal was in flight: it may still land, so hand the lease
+    // back rather than leave it held by nobody's knowledge.
+    await this.releaseInStore().catch(() => {});
+    throw this.signal.reason;
+  }
+
+  private async releaseInStore(): Promise<void> {
+    const { store, clock } = this.runtime;
+    const nonce = randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A failed condition means it is already released, taken over or reaped: nothing to undo.
+        await store.release({
+          name: this.name,
+          holderId: this.holderId,
+          fencingToken: this.fencingToken,
+          nonce,
+          wallNow: clock.wallNow(),
+        });
+        return;
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= 4) {
+          throw error instanceof LeaseStoreError
+            ? new LeaseStoreError(
+                `Could not release lease "${this.name}" (fencing token ${this.fencingToken}); it will expire ` +
+                  `on its own at ${new Date(this.record.expiresAt).toISOString()}. ${error.message}`,
+                this.name,
+                error.outcomeUnknown,
+                { cause: error },
+              )
+            : error;
+        }
+        await sleep(clock, backoffMs(attempt, clock));
+      }
+    }
+  }
+
+  private isMine(record: LeaseRecord): boolean {
+    return record.state === 'held' && record.holderId === this.holderId && record.fencingToken === this.fencingToken;
+  }
+
+  private trustUntil(sentAt: number, leaseMs: number): void {
+    const { clock, driftRatio, guardMs } = this.runtime;
+    this.deadline = sentAt + leaseMs * (1 - driftRatio) - guardMs;
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    const { clock } = this.runtime;
+    this.timer?.cancel();
+    // Timers may fire a fraction of a millisecond before the monotonic clock reaches the
+    // deadline; re-arm until the clock itself says the deadline has passed.
+    this.timer = clock.setTimer(() => {
+      this.checkDeadline();
+      if (this.status === 'held') this.armTimer();
+    }, Math.ceil(this.deadline - clock.monotonicNow()) + 1);
+  }
+
+  /** The clock, not the timer, is the authority: a blocked event loop must not extend a lease. */
+  private checkDeadline(): void {
+    if (this.status === 'held' && this.runtime.clock.monotonicNow() >= this.deadline) this.lose('expired');
+  }
+
+  private lose(reason: LeaseLossReason, current?: HolderSnapshot): void {
+    if (this.status !== 'held') return;
+    this.status = reason === 'released' ? 'released' : 'lost';
+    this.timer?.cancel();
+    this.controller.abort(new LeaseLostError(this.name, this.fencingToken, reason, current));
+  }
+
+  private serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation, operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** The holder fields of a stored lease, as errors and events report them. */
+export function snapshot(record: LeaseRecord): HolderSnapshot {
+  return { holderId: record.holderId, fencingToken: record.fencingToken, expiresAt: record.expiresAt };
+}

@@ -1,0 +1,93 @@
+/**
+ * Creating and checking lease tables from the one schema definition, for tests, the demo and the
+ * CLI. Production tables come from the `LeaseTable` construct, which reads the same schema.
+ *
+ * @module
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  waitUntilTableExists,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { TableSchemaMismatchError } from './errors.js';
+import { translateError } from './lease-store.js';
+import { LeaseAttribute, ReaperIndex } from './schema.js';
+
+/** Options of {@link createLeaseTable}. */
+export interface CreateLeaseTableOptions {
+  /** How long to wait for the table to become active, in seconds. @default 60 */
+  readonly waitSeconds?: number;
+}
+
+/**
+ * Creates an on-demand lease table with its sparse reaper index and waits until it is active.
+ * Succeeds without change if a lease table of that name already exists; throws
+ * {@link TableSchemaMismatchError} if a table of that name has another key.
+ */
+export async function createLeaseTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: CreateLeaseTableOptions = {},
+): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: LeaseAttribute.name, AttributeType: 'S' },
+          { AttributeName: ReaperIndex.partitionKey, AttributeType: 'N' },
+          { AttributeName: ReaperIndex.sortKey, AttributeType: 'N' },
+        ],
+        KeySchema: [{ AttributeName: LeaseAttribute.name, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: ReaperIndex.name,
+            KeySchema: [
+              { AttributeName: ReaperIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: ReaperIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ReaperIndex.projectedAttributes] },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw translateError(error, tableName, undefined);
+  }
+  await waitUntilTableExists({ client, maxWaitTime: options.waitSeconds ?? 60 }, { TableName: tableName });
+  await verifyLeaseTable(client, tableName);
+}
+
+/**
+ * Checks that `tableName` exists and is a lease table: key `name` (string), with the reaper index.
+ * Throws {@link TableNotFoundError} or {@link TableSchemaMismatchError} naming what is wrong.
+ */
+export async function verifyLeaseTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  let table: TableDescription | undefined;
+  try {
+    ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));
+  } catch (error) {
+    throw translateError(error, tableName, undefined);
+  }
+  const problem = schemaProblem(table);
+  if (problem) throw new TableSchemaMismatchError(tableName, problem);
+}
+
+function schemaProblem(table: TableDescription | undefined): string | undefined {
+  const keys = table?.KeySchema ?? [];
+  const types = new Map((table?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
+  const describe = keys.map((k) => `${k.AttributeName} (${k.KeyType})`).join(', ') || 'none';
+  if (keys.length !== 1 || keys[0]?.AttributeName !== LeaseAttribute.name || keys[0].KeyType !== 'HASH') {
+    return `its key is ${describe}, expected partition key "${LeaseAttribute.name}" only`;
+  }
+  if (types.get(LeaseAttribute.name) !== 'S') return `its key "${LeaseAttribute.name}" is not a string`;
+  const index = table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === ReaperIndex.name);
+  const indexKeys = index?.KeySchema?.map((k) => k.AttributeName).join(',');
+  if (indexKeys !== `${ReaperIndex.partitionKey},${ReaperIndex.sortKey}`) {
+    return `it lacks the reaper index "${ReaperIndex.name}" on (${ReaperIndex.partitionKey}, ${ReaperIndex.sortKey})`;
+  }
+  return undefined;
+}

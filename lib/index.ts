@@ -1,0 +1,26 @@
+/**
+ * leasehold: leader election and singleton locks on DynamoDB conditional writes, with fencing
+ * tokens.
+ *
+ * @packageDocumentation
+ */
+export { LeaseClient } from './core/lease-client.js';
+export type { LeaseClientOptions, AcquireOptions, WaitingAcquireOptions, LeaseDescription } from './core/lease-client.js';
+export { Lease } from './core/lease.js';
+export type { RenewOptions } from './core/lease.js';
+export { createLeaseTable, verifyLeaseTable } from './core/table.js';
+export type { CreateLeaseTableOptions } from './core/table.js';
+export { LeaseAttribute, ReaperIndex, reapShardOf, MAX_LEASE_NAME_BYTES, MAX_ITEM_BYTES } from './core/schema.js';
+export type { StoredLeaseState } from './core/schema.js';
+export { systemClock, ManualClock, sleep } from './core/clock.js';
+export type { Clock, TimerHandle } from './core/clock.js';
+export {
+  LeaseholdError,
+  InvalidArgumentError,
+  LeaseUnavailableError,
+  LeaseLostError,
+  TableNotFoundError,
+  TableSchemaMismatchError,
+  LeaseStoreError,
+} from './core/errors.js';
+export type { HolderSnapshot, LeaseLossReason } from './core/errors.js';
