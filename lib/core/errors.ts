@@ -82,8 +82,8 @@ export class LeaseLostError extends LeaseholdError {
     const why = {
       expired: 'its monotonic deadline passed without a successful renewal',
       taken: current
-        ? `the store now shows holder ${current.holderId} with fencing token ${current.fencingToken}`
-        : 'the store shows it taken over or marked expired',
+        ? `the store no longer shows it held with this token (it shows holder ${current.holderId}, fencing token ${current.fencingToken})`
+        : 'the store no longer shows it held with this token',
       released: 'it was released',
     }[reason];
     super(`Lease "${leaseName}" (fencing token ${fencingToken}) is lost: ${why}.`, options);

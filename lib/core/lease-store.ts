@@ -290,7 +290,7 @@ export function translateError(error: unknown, tableName: string, leaseName: str
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   const what = leaseName === undefined ? `table "${tableName}"` : `lease "${leaseName}"`;
   if (name === 'ResourceNotFoundException') return new TableNotFoundError(tableName, { cause: error });
-  if (name === 'ValidationException' && /key element does not match the schema|missing the key/i.test(message)) {
+  if (name === 'ValidationException' && /key element does not match the schema|required keys was not given a value/i.test(message)) {
     return new TableSchemaMismatchError(tableName, `its key is not "${A.name}" (string)`, { cause: error });
   }
   if (name === 'ValidationException' && /item size/i.test(message)) {
