@@ -19,8 +19,11 @@ export interface Clock {
   wallNow(): number;
   /** A number in [0, 1), for jitter. */
   random(): number;
-  /** Runs `callback` once after `delayMs` on the monotonic clock. Must not keep a process alive. */
-  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  /**
+   * Runs `callback` once after `delayMs` on the monotonic clock. A `background` timer (a lease's
+   * deadline guard) must not keep the process alive; others (a wait the caller awaits) must.
+   */
+  setTimer(callback: () => void, delayMs: number, options?: { background?: boolean }): TimerHandle;
 }
 
 /** The host's clocks: `performance.now()`, `Date.now()` and `Math.random()`. */
@@ -28,10 +31,9 @@ export const systemClock: Clock = {
   monotonicNow: () => performance.now(),
   wallNow: () => Date.now(),
   random: () => Math.random(),
-  setTimer(callback, delayMs) {
+  setTimer(callback, delayMs, options) {
     const timer = setTimeout(callback, Math.max(0, delayMs));
-    // A lease deadline is a guard, not work: it must not hold a finished process open.
-    timer.unref();
+    if (options?.background) timer.unref();
     return { cancel: () => clearTimeout(timer) };
   },
 };

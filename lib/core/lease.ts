@@ -234,11 +234,16 @@ export class Lease implements AsyncDisposable {
     const { clock } = this.runtime;
     this.timer?.cancel();
     // Timers may fire a fraction of a millisecond before the monotonic clock reaches the
-    // deadline; re-arm until the clock itself says the deadline has passed.
-    this.timer = clock.setTimer(() => {
-      this.checkDeadline();
-      if (this.status === 'held') this.armTimer();
-    }, Math.ceil(this.deadline - clock.monotonicNow()) + 1);
+    // deadline; re-arm until the clock itself says the deadline has passed. A guard, not work:
+    // it must not hold open a process that has finished everything else.
+    this.timer = clock.setTimer(
+      () => {
+        this.checkDeadline();
+        if (this.status === 'held') this.armTimer();
+      },
+      Math.ceil(this.deadline - clock.monotonicNow()) + 1,
+      { background: true },
+    );
   }
 
   /** The clock, not the timer, is the authority: a blocked event loop must not extend a lease. */

@@ -60,6 +60,6 @@ export function skewed(base: ManualClock, offsetMs: number): Clock {
     monotonicNow: () => base.monotonicNow(),
     wallNow: () => base.wallNow() + offsetMs,
     random: () => base.random(),
-    setTimer: (callback, delayMs) => base.setTimer(callback, delayMs),
+    setTimer: (callback, delayMs, options) => base.setTimer(callback, delayMs, options),
   };
 }

@@ -1,0 +1,68 @@
+/**
+ * One contender process for the multi-process lease test. It loops: acquire, work under the
+ * lease (fenced writes to a shared ledger item), then either release or stall (stop renewing,
+ * keep believing until its signal says otherwise). It logs each tenure as JSON lines:
+ * `{ holderId, token, start, end }` in ms on the machine's shared clock
+ * (`performance.timeOrigin + performance.now()`), plus every ledger write and its outcome.
+ *
+ *   tsx lease-holder.ts <endpoint> <table> <name> <holderId> <logFile> <runMs>
+ */
+import { appendFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { LeaseClient } from '../../lib/index.js';
+import { localClientConfig } from '../../dev/local-dynamodb.js';
+
+const [endpoint, tableName, name, holderId, logFile, runMs] = process.argv.slice(2) as [string, string, string, string, string, string];
+const now = () => performance.timeOrigin + performance.now();
+const log = (entry: object) => appendFileSync(logFile, `${JSON.stringify({ holderId, ...entry })}\n`);
+const client = new DynamoDBClient(localClientConfig(endpoint));
+const leases = new LeaseClient({ tableName, client, holderId, skewMs: 100, driftRatio: 0.05 });
+const stopAt = now() + Number(runMs);
+
+/** The ledger keeps the highest token it has seen and refuses lower ones: the fenced resource. */
+async function ledgerWrite(token: number): Promise<boolean> {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { name: { S: `${name}/ledger` } },
+        UpdateExpression: 'SET highest = :t ADD writes :one',
+        ConditionExpression: 'attribute_not_exists(highest) OR highest <= :t',
+        ExpressionAttributeValues: { ':t': { N: String(token) }, ':one': { N: '1' } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+while (now() < stopAt) {
+  const lease = await leases.acquire(name, { leaseMs: 600, pollMs: 50, waitMs: 30_000 }).catch(() => undefined);
+  if (!lease) continue;
+  const start = now();
+  let end: number | undefined;
+  lease.signal.addEventListener('abort', () => (end ??= now()));
+  const stall = Math.random() < 0.4;
+  for (let step = 0; step < 4 && lease.isHeld; step++) {
+    log({ write: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), at: now() });
+    await delay(100 + Math.random() * 100);
+    if (!stall) await lease.renew().catch(() => {});
+  }
+  if (stall) {
+    // Paused holder: no renewals. It may act only while isHeld says so.
+    while (lease.isHeld) await delay(5);
+    // A process paused for longer (GC, SIGSTOP) resumes unaware and tries one more write with
+    // its old token, after a newer holder has had time to write.
+    await delay(1_500);
+    log({ staleWrite: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), at: now() });
+  } else {
+    end = now();
+    await lease.release();
+  }
+  log({ token: lease.fencingToken, start, end, stalled: stall });
+}
+client.destroy();
