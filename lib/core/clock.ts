@@ -93,7 +93,8 @@ export class ManualClock implements Clock {
     this.wallAtZero += deltaMs;
   }
 
-  setTimer(callback: () => void, delayMs: number): TimerHandle {
+  /** Keeping a process alive means nothing to a clock that only moves when told: `options` is ignored. */
+  setTimer(callback: () => void, delayMs: number, _options?: { background?: boolean }): TimerHandle {
     const timer = { at: this.mono + Math.max(0, delayMs), seq: this.seq++, callback };
     this.timers.push(timer);
     return {
