@@ -12,6 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -58,7 +59,8 @@ export async function startDynamoDBLocal(options: { port?: number } = {}): Promi
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // It writes a metadata file into its working directory even in memory: keep it out of the repo.
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() },
   );
   children.add(child);
   let output = '';
