@@ -130,10 +130,19 @@ export class TableSchemaMismatchError extends LeaseholdError {
 export class LeaseStoreError extends LeaseholdError {
   override readonly name = 'LeaseStoreError';
   readonly leaseName: string | undefined;
+  /** The failed write may have landed. */
   readonly outcomeUnknown: boolean;
-  constructor(message: string, leaseName: string | undefined, outcomeUnknown: boolean, options?: { cause?: unknown }) {
+  /** Sending the same request again may succeed (throttling, lost connections, 5xx). */
+  readonly retryable: boolean;
+  constructor(
+    message: string,
+    leaseName: string | undefined,
+    outcomeUnknown: boolean,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
     super(message, options);
     this.leaseName = leaseName;
     this.outcomeUnknown = outcomeUnknown;
+    this.retryable = options?.retryable ?? outcomeUnknown;
   }
 }

@@ -186,10 +186,34 @@ export class LeaseClient {
   async describe(name: string): Promise<LeaseDescription | undefined> {
     checkLeaseName(name);
     const record = await this.store.read(name);
-    if (!record) return undefined;
+    return record && this.described(record);
+  }
+
+  /** Every lease in the table, by a paginated Scan: for operators and tools, not hot paths. */
+  async *list(): AsyncGenerator<LeaseDescription> {
+    for await (const page of this.store.scan()) yield* page.map((record) => this.described(record));
+  }
+
+  /**
+   * Releases a lease on an operator's word, whoever holds it, provided it still carries
+   * `fencingToken` (read it with {@link describe}): a newer holder is never touched. The holder
+   * is not told, and believes it holds the lease until its own deadline: only its fencing token,
+   * now superseded by the next acquisition, keeps its writes out. Returns whether it was released.
+   */
+  async revoke(name: string, fencingToken: number): Promise<boolean> {
+    checkLeaseName(name);
+    if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
+      throw new InvalidArgumentError('fencingToken', 'must be a positive integer');
+    }
+    const nonce = randomUUID();
+    const outcome = await this.store.revoke({ name, fencingToken, nonce, wallNow: this.clock.wallNow() });
+    // A refusal carrying our nonce is our own earlier send of this same write, answered late.
+    return outcome.landed || outcome.current?.revision === nonce;
+  }
+
+  private described(record: LeaseRecord): LeaseDescription {
     const lapsed = record.state === 'held' && this.clock.wallNow() > record.expiresAt + this.skewMs;
-    const { name: _name, state, ...rest } = record;
-    return { name, state: lapsed ? 'expired' : state, ...rest };
+    return { ...record, state: lapsed ? 'expired' : record.state };
   }
 
   private checkAcquire(name: string, options: AcquireOptions, allowed: readonly string[]): void {
@@ -207,7 +231,8 @@ export class LeaseClient {
   private async attempt(name: string, options: AcquireOptions): Promise<Lease | Refusal> {
     const nonce = randomUUID();
     let firstSentAt: number | undefined;
-    let lastError: unknown;
+    let lastError: LeaseStoreError | undefined;
+    let mayHaveLanded = false;
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(this.clock, backoffMs(attempt - 1, this.clock));
       const sentAt = this.clock.monotonicNow();
@@ -239,19 +264,20 @@ export class LeaseClient {
       } catch (error) {
         if (!isRetryable(error)) throw error;
         lastError = error;
+        mayHaveLanded ||= error.outcomeUnknown;
       }
     }
-    // Every send had an unknown outcome: the table is the only witness of whether one landed.
-    const current = await this.store.read(name).catch(() => undefined);
+    // No send got an answer: the table is the only witness of whether one landed.
+    const current = mayHaveLanded ? await this.store.read(name).catch(() => undefined) : undefined;
     if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
       return this.won(current, firstSentAt ?? this.clock.monotonicNow());
     }
+    const unseen = mayHaveLanded ? ` If one landed unseen, the lease lapses by itself within ${options.leaseMs} ms.` : '';
     throw new LeaseStoreError(
-      `Could not acquire lease "${name}": ${ACQUIRE_ATTEMPTS} attempts failed. ` +
-        `If one landed unseen, the lease lapses by itself within ${options.leaseMs} ms.`,
+      `Could not acquire lease "${name}": ${ACQUIRE_ATTEMPTS} attempts failed (${lastError?.message}).${unseen}`,
       name,
-      true,
-      { cause: lastError },
+      mayHaveLanded,
+      { cause: lastError, retryable: true },
     );
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   InvalidArgumentError,
@@ -90,6 +90,7 @@ const when = {
   heldByMe: '#state = :held AND #holderId = :holderId AND #fencingToken = :fencingToken',
   // A delayed retry of an older renewal must not pull the expiry back below a newer one's.
   extends: '#expiresAt <= :expiresAt',
+  heldAtToken: '#state = :held AND #fencingToken = :fencingToken',
   heldAtRevision: '#state = :held AND #fencingToken = :fencingToken AND #revision = :revision',
 } as const;
 
@@ -214,6 +215,46 @@ export class LeaseStore {
     );
   }
 
+  /**
+   * Marks a lease released on an operator's word, whoever holds it, as long as it still has the
+   * token the operator saw: a newer holder is never touched.
+   */
+  revoke(request: { name: string; fencingToken: number; nonce: string; wallNow: number }): Promise<WriteOutcome> {
+    return this.update(
+      request.name,
+      {
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+        ConditionExpression: when.heldAtToken,
+        ExpressionAttributeValues: {
+          ':held': 'held',
+          ':released': 'released',
+          ':fencingToken': request.fencingToken,
+          ':nonce': request.nonce,
+          ':wallNow': request.wallNow,
+        },
+      },
+      undefined,
+    );
+  }
+
+  /** Every lease item, a page at a time, by strongly consistent Scan (for operators, not hot paths). */
+  async *scan(pageSize = 100): AsyncGenerator<LeaseRecord[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.documents.send(
+          new ScanCommand({ TableName: this.tableName, ConsistentRead: true, Limit: pageSize, ExclusiveStartKey: startKey }),
+        );
+      } catch (error) {
+        throw translateError(error, this.tableName, undefined);
+      }
+      // Other items (a fenced resource sharing the table) lack a fencing token: not leases.
+      yield (page.Items ?? []).filter((item) => item[A.fencingToken] !== undefined).map(toLeaseRecord);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
   /** A strongly consistent read of one lease item. */
   async read(name: string, abortSignal?: AbortSignal): Promise<LeaseRecord | undefined> {
     try {
@@ -296,8 +337,26 @@ export function translateError(error: unknown, tableName: string, leaseName: str
   if (name === 'ValidationException' && /item size/i.test(message)) {
     return new InvalidArgumentError('data', `makes the lease item larger than DynamoDB allows (${message})`);
   }
+  if (name === 'CredentialsProviderError') {
+    return new LeaseStoreError(
+      `No AWS credentials for ${what}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (${message})`,
+      leaseName,
+      false,
+      { cause: error },
+    );
+  }
   if (THROTTLING.has(name)) {
-    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}`, leaseName, false, { cause: error });
+    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}`, leaseName, false, {
+      cause: error,
+      retryable: true,
+    });
+  }
+  if ((error as { code?: string }).code === 'ECONNREFUSED') {
+    // Refused before anything was sent: the outcome is known (nothing happened).
+    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message})`, leaseName, false, {
+      cause: error,
+      retryable: true,
+    });
   }
   // No HTTP status means the request may have left and the answer been lost; a 5xx means the
   // service itself could not say. Either way the write may have landed.
@@ -314,10 +373,7 @@ export function translateError(error: unknown, tableName: string, leaseName: str
   });
 }
 
-/** Whether an operation may be sent again: throttled, or its outcome unknown. */
+/** Whether an operation may be sent again: throttled, refused, or its outcome unknown. */
 export function isRetryable(error: unknown): error is LeaseStoreError {
-  return (
-    error instanceof LeaseStoreError &&
-    (error.outcomeUnknown || THROTTLING.has((error.cause as { name?: string } | undefined)?.name ?? ''))
-  );
+  return error instanceof LeaseStoreError && error.retryable;
 }

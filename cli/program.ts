@@ -1,0 +1,198 @@
+/**
+ * The `leasehold` command line: operators' view of a lease table. Each command is a thin layer
+ * over `LeaseClient`; parsing is commander's.
+ *
+ * @module
+ */
+import { hostname, userInfo } from 'node:os';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { Command, Option } from 'commander';
+import {
+  createLeaseTable,
+  InvalidArgumentError,
+  LeaseClient,
+  sleep,
+  systemClock,
+  type LeaseDescription,
+  type LeaseLostError,
+} from '../lib/index.js';
+import { parseDuration } from './duration.js';
+import { describeLine, leaseTable } from './output.js';
+
+/** Where a command writes; injectable so tests can run the program in-process too. */
+export interface Io {
+  out(line: string): void;
+  /** Resolves when the user asks to stop (Ctrl-C or SIGTERM). */
+  interrupted: Promise<void>;
+}
+
+interface GlobalOptions {
+  table: string;
+  endpoint?: string;
+  region?: string;
+  json?: boolean;
+}
+
+/** The fake credentials the demo and local servers use, so the CLI sees the same tables. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'leasehold', secretAccessKey: 'leasehold' };
+
+function clientConfig({ endpoint, region }: GlobalOptions): DynamoDBClientConfig {
+  const local = endpoint !== undefined && /^https?:\/\/(localhost|127\.|\[::1\])/.test(endpoint);
+  return {
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...(local && !region && !process.env.AWS_REGION && { region: 'us-east-1' }),
+    ...(local && !process.env.AWS_ACCESS_KEY_ID && { credentials: LOCAL_CREDENTIALS }),
+  };
+}
+
+const defaultHolder = () => `cli:${userInfo().username}@${hostname()}`;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('leasehold')
+    .description('Inspect and operate leasehold lease tables.')
+    .addOption(new Option('--table <name>', 'lease table').env('LEASEHOLD_TABLE_NAME').default('leasehold'))
+    .option('--endpoint <url>', 'DynamoDB endpoint (e.g. a local server)')
+    .option('--region <region>', 'AWS region (default: from the environment)')
+    .option('--json', 'print JSON instead of text')
+    .showHelpAfterError('(run with --help for usage)')
+    // Before any command is added: subcommands copy this setting when created.
+    .exitOverride();
+
+  const context = () => {
+    const options = program.opts<GlobalOptions>();
+    const client = new DynamoDBClient(clientConfig(options));
+    return { options, client, print: (human: string, data: unknown) => io.out(options.json ? JSON.stringify(data) : human) };
+  };
+  const leasesFor = (client: DynamoDBClient, options: GlobalOptions, holderId?: string) =>
+    new LeaseClient({ tableName: options.table, client, ...(holderId && { holderId }) });
+
+  program
+    .command('create-table')
+    .description('create the lease table (on-demand, with the reaper index); no-op if it exists')
+    .action(async () => {
+      const { options, client, print } = context();
+      await createLeaseTable(client, options.table);
+      print(`table ${options.table} is ready`, { table: options.table, ready: true });
+    });
+
+  program
+    .command('list')
+    .description('list every lease in the table')
+    .action(async () => {
+      const { options, client, print } = context();
+      const all: LeaseDescription[] = [];
+      for await (const lease of leasesFor(client, options).list()) all.push(lease);
+      all.sort((a, b) => a.name.localeCompare(b.name));
+      print(all.length ? leaseTable(all, Date.now()) : `no leases in ${options.table}`, all);
+    });
+
+  program
+    .command('status')
+    .description('show one lease')
+    .argument('<name>', 'lease name')
+    .action(async (name: string) => {
+      const { options, client, print } = context();
+      const lease = await leasesFor(client, options).describe(name);
+      if (!lease) {
+        print(`${name}: never acquired`, null);
+        return;
+      }
+      print(describeLine(lease, Date.now()), lease);
+    });
+
+  program
+    .command('acquire')
+    .description('acquire a lease; with --hold, keep renewing it until Ctrl-C, then release')
+    .argument('<name>', 'lease name')
+    .requiredOption('--lease <duration>', 'lease duration, e.g. 30s', (v) => parseDuration('--lease', v))
+    .option('--wait <duration>', 'wait this long for a busy lease', (v) => parseDuration('--wait', v))
+    .option('--hold', 'keep holding (renewing every lease/3) until interrupted')
+    .option('--holder <id>', 'holder id to acquire as', defaultHolder())
+    .action(async (name: string, flags: { lease: number; wait?: number; hold?: boolean; holder: string }) => {
+      const { options, client, print } = context();
+      const leases = leasesFor(client, options, flags.holder);
+      const lease =
+        flags.wait === undefined
+          ? await leases.tryAcquire(name, { leaseMs: flags.lease })
+          : await leases.acquire(name, { leaseMs: flags.lease, waitMs: flags.wait });
+      if (!lease) {
+        const current = await leases.describe(name);
+        print(`${name}: busy, ${current ? describeLine(current, Date.now()) : 'held'}`, { acquired: false, current });
+        process.exitCode = 1;
+        return;
+      }
+      const facts = { acquired: true, name, holderId: lease.holderId, fencingToken: lease.fencingToken, expiresAt: lease.expiresAt };
+      print(`${name}: acquired by ${lease.holderId} with fencing token ${lease.fencingToken}`, facts);
+      if (!flags.hold) return;
+      const stop = Promise.race([io.interrupted, new Promise<void>((resolve) => lease.signal.addEventListener('abort', () => resolve()))]);
+      while (lease.isHeld) {
+        const tick = sleep(systemClock, flags.lease / 3).then(() => 'renew' as const);
+        if ((await Promise.race([tick, stop.then(() => 'stop' as const)])) === 'stop') break;
+        await lease.renew().catch(() => undefined);
+      }
+      const loss = lease.signal.reason as LeaseLostError | undefined;
+      if (loss && loss.reason !== 'released') {
+        print(`${name}: lost: ${loss.message}`, { lost: true, reason: loss.reason });
+        process.exitCode = 1;
+      }
+      await lease.release();
+      print(`${name}: released`, { released: true, name, fencingToken: lease.fencingToken });
+    });
+
+  program
+    .command('release')
+    .description("release a lease held by --holder; with --force, whoever holds it (the holder isn't told)")
+    .argument('<name>', 'lease name')
+    .option('--holder <id>', 'only release it if this holder holds it', defaultHolder())
+    .option('--force', 'release it whoever holds it (still conditional on the token read)')
+    .action(async (name: string, flags: { holder: string; force?: boolean }) => {
+      const { options, client, print } = context();
+      const leases = leasesFor(client, options);
+      const current = await leases.describe(name);
+      if (!current || current.state === 'released') {
+        print(`${name}: not held`, { released: false, reason: 'not held' });
+        return;
+      }
+      if (!flags.force && current.holderId !== flags.holder) {
+        throw new InvalidArgumentError('--holder', `${name} is held by ${current.holderId}, not ${flags.holder}; use --force to release it anyway`);
+      }
+      const released = await leases.revoke(name, current.fencingToken);
+      print(
+        released ? `${name}: released (was ${current.holderId}, token ${current.fencingToken})` : `${name}: changed meanwhile; not released`,
+        { released, name, fencingToken: current.fencingToken },
+      );
+      if (!released) process.exitCode = 1;
+    });
+
+  program
+    .command('watch')
+    .description('print a line each time a lease (or any lease) changes, until Ctrl-C')
+    .argument('[name]', 'lease name (default: every lease)')
+    .option('--interval <duration>', 'how often to look', (v) => parseDuration('--interval', v), 1_000)
+    .action(async (name: string | undefined, flags: { interval: number }) => {
+      const { options, client, print } = context();
+      const leases = leasesFor(client, options);
+      const seen = new Map<string, string>();
+      let stopped = false;
+      void io.interrupted.then(() => (stopped = true));
+      while (!stopped) {
+        const snapshot = name ? [await leases.describe(name)].filter((l): l is LeaseDescription => !!l) : await collect(leases.list());
+        for (const lease of snapshot) {
+          const key = `${lease.state}/${lease.holderId}/${lease.fencingToken}`;
+          if (seen.get(lease.name) === key) continue;
+          seen.set(lease.name, key);
+          print(`${new Date().toISOString()}  ${describeLine(lease, Date.now())}`, lease);
+        }
+        await Promise.race([sleep(systemClock, flags.interval), io.interrupted]);
+      }
+    });
+
+  return program;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}

@@ -1,0 +1,122 @@
+/**
+ * The `leasehold` CLI as users run it: a subprocess against DynamoDB Local.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { referenceBackend, uniqueTableName } from './support/backends.js';
+
+const run = promisify(execFile);
+const entry = join(import.meta.dirname, '..', 'bin', 'leasehold.ts');
+const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+describe('leasehold CLI', () => {
+  const backend = referenceBackend();
+  const table = uniqueTableName('cli');
+  const base = ['--import', 'tsx', entry, '--endpoint', backend.endpoint, '--table', table];
+  const cli = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [...base, ...args], { env });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+      return { code, stdout, stderr };
+    }
+  };
+  const children: ReturnType<typeof spawn>[] = [];
+  const start = (...args: string[]) => {
+    const child = spawn(process.execPath, [...base, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const sees = async (text: string) => {
+      while (!stdout.includes(text)) await once(child.stdout, 'data');
+    };
+    return { child, sees, output: () => stdout };
+  };
+  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+
+  it('creates the table, idempotently', async () => {
+    expect(await cli('create-table')).toMatchObject({ code: 0, stdout: `table ${table} is ready\n` });
+    expect((await cli('create-table')).code).toBe(0);
+  });
+
+  it('acquires, reports busy to another holder, lists, and shows status as text and JSON', async () => {
+    const acquired = await cli('--json', 'acquire', 'job', '--lease', '30s');
+    expect(acquired.code).toBe(0);
+    expect(JSON.parse(acquired.stdout)).toMatchObject({ acquired: true, fencingToken: 1 });
+
+    const busy = await cli('acquire', 'job', '--lease', '30s', '--holder', 'someone-else');
+    expect(busy.code).toBe(1);
+    expect(busy.stdout).toMatch(/^job: busy, job: held by cli:.+ \(token 1\), expires in \d/);
+
+    expect((await cli('list')).stdout).toMatch(/NAME\s+STATE\s+HOLDER\s+TOKEN\s+EXPIRES IN\njob\s+held\s+cli:\S+\s+1\s+\d/);
+    expect(JSON.parse((await cli('--json', 'status', 'job')).stdout)).toMatchObject({ name: 'job', state: 'held', fencingToken: 1 });
+    expect((await cli('status', 'nothing-here')).stdout).toBe('nothing-here: never acquired\n');
+  });
+
+  it('releases only for the holder, unless forced', async () => {
+    const refused = await cli('release', 'job', '--holder', 'someone-else');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^leasehold: --holder: job is held by cli:\S+, not someone-else; use --force/);
+    expect((await cli('--json', 'status', 'job')).stdout).toContain('"state":"held"');
+
+    expect((await cli('release', 'job')).stdout).toMatch(/^job: released \(was cli:\S+, token 1\)/);
+    await cli('acquire', 'job', '--lease', '30s', '--holder', 'someone-else');
+    expect((await cli('release', 'job', '--force')).stdout).toMatch(/^job: released \(was someone-else, token 2\)/);
+    expect((await cli('release', 'job')).stdout).toBe('job: not held\n');
+  });
+
+  it('holds a lease until interrupted, then releases it', async () => {
+    const holder = start('acquire', 'held-job', '--lease', '1s', '--hold');
+    await holder.sees('acquired');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the lease: renewals must keep it
+    expect((await cli('--json', 'status', 'held-job')).stdout).toContain('"state":"held"');
+    holder.child.kill('SIGINT');
+    const [code] = await once(holder.child, 'exit');
+    expect(code).toBe(0);
+    expect(holder.output()).toContain('held-job: released');
+    expect((await cli('--json', 'status', 'held-job')).stdout).toContain('"state":"released"');
+  });
+
+  it('watches a lease change hands', async () => {
+    const watcher = start('watch', 'watched', '--interval', '100ms');
+    await cli('acquire', 'watched', '--lease', '30s');
+    await watcher.sees('watched: held by');
+    await cli('release', 'watched');
+    await watcher.sees('watched: released');
+    watcher.child.kill('SIGINT');
+    expect((await once(watcher.child, 'exit'))[0]).toBe(0);
+  });
+
+  it.each([
+    ['a bad duration', ['acquire', 'x', '--lease', '3x'], /^leasehold: --lease: "3x" is not a duration/],
+    ['a missing --lease', ['acquire', 'x'], /required option '--lease <duration>' not specified/],
+    ['an unknown command', ['bogus'], /unknown command 'bogus'/],
+    ['a missing argument', ['status'], /missing required argument 'name'/],
+    ['an invalid lease name', ['status', 'a\u0001b'], /^leasehold: name: must not contain control characters/],
+  ])('rejects %s with exit code 2 and no stack trace', async (_what, args, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('explains a missing table and an unreachable endpoint without a stack trace', async () => {
+    const missing = await cli('--table', 'no-such-table', 'status', 'x');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^leasehold: Lease table "no-such-table" was not found/);
+    const unreachable = await run(process.execPath, ['--import', 'tsx', entry, '--endpoint', 'http://127.0.0.1:9', 'status', 'x'], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringMatching(/^leasehold: Could not connect to DynamoDB/) });
+  });
+
+  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'watch'])('has --help for %s', async (command) => {
+    const help = await cli(command, '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(new RegExp(`^Usage: leasehold ${command}`));
+  });
+});
