@@ -114,7 +114,8 @@ export function startEmbeddedDynamoDB(options: { prefer?: LocalDynamoDB['kind'] 
   return kind === 'dynamodb-local' ? startDynamoDBLocal() : startDynalite();
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');

@@ -206,7 +206,7 @@ export class LeaseClient {
       throw new InvalidArgumentError('fencingToken', 'must be a positive integer');
     }
     const nonce = randomUUID();
-    const outcome = await this.store.revoke({ name, fencingToken, nonce, wallNow: this.clock.wallNow() });
+    const outcome = await this.store.release({ name, fencingToken, nonce, wallNow: this.clock.wallNow() });
     // A refusal carrying our nonce is our own earlier send of this same write, answered late.
     return outcome.landed || outcome.current?.revision === nonce;
   }

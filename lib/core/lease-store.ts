@@ -64,7 +64,8 @@ export interface RenewRequest {
 
 export interface ReleaseRequest {
   readonly name: string;
-  readonly holderId: string;
+  /** The releasing holder; omitted when an operator revokes whoever holds the token. */
+  readonly holderId?: string;
   readonly fencingToken: number;
   readonly nonce: string;
   readonly wallNow: number;
@@ -175,20 +176,25 @@ export class LeaseStore {
     );
   }
 
-  /** Marks the caller's own lease released, keeping its token for the next holder to build on. */
+  /**
+   * Marks a lease released, keeping its token for the next holder to build on. Conditional on the
+   * token (and, for a holder's own release, on its holder id; an operator's revoke omits it), so
+   * a newer holder is never touched.
+   */
   release(request: ReleaseRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    const mine = request.holderId !== undefined;
     return this.update(
       request.name,
       {
         UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
-        ConditionExpression: when.heldByMe,
+        ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
         ExpressionAttributeValues: {
           ':held': 'held',
           ':released': 'released',
-          ':holderId': request.holderId,
           ':fencingToken': request.fencingToken,
           ':nonce': request.nonce,
           ':wallNow': request.wallNow,
+          ...(mine && { ':holderId': request.holderId }),
         },
       },
       abortSignal,
@@ -212,28 +218,6 @@ export class LeaseStore {
         },
       },
       abortSignal,
-    );
-  }
-
-  /**
-   * Marks a lease released on an operator's word, whoever holds it, as long as it still has the
-   * token the operator saw: a newer holder is never touched.
-   */
-  revoke(request: { name: string; fencingToken: number; nonce: string; wallNow: number }): Promise<WriteOutcome> {
-    return this.update(
-      request.name,
-      {
-        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
-        ConditionExpression: when.heldAtToken,
-        ExpressionAttributeValues: {
-          ':held': 'held',
-          ':released': 'released',
-          ':fencingToken': request.fencingToken,
-          ':nonce': request.nonce,
-          ':wallNow': request.wallNow,
-        },
-      },
-      undefined,
     );
   }
 
