@@ -276,6 +276,18 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
     expect(await client.describe(fresh())).toBeUndefined();
   });
 
+  it('revokes on an operator\'s word only at the token read, never a newer holder', async () => {
+    const name = fresh();
+    const operator = clientOf('operator');
+    const first = await clientOf('first').tryAcquire(name, { leaseMs: 30_000 });
+    expect(await operator.revoke(name, first!.fencingToken)).toBe(true);
+    const second = await clientOf('second').tryAcquire(name, { leaseMs: 30_000 });
+    const before = await rawItem(admin, tableName, name);
+    expect(await operator.revoke(name, first!.fencingToken)).toBe(false);
+    expect(await rawItem(admin, tableName, name)).toEqual(before);
+    expect(second!.fencingToken).toBe(first!.fencingToken + 1);
+  });
+
   it('does not pass the previous holder\'s payload to the next one', async () => {
     const name = fresh();
     await (await clientOf('a').tryAcquire(name, { leaseMs: 30_000, data: { secret: 'a' } }))!.release();
