@@ -1,0 +1,115 @@
+/**
+ * Reads a run's history and judges it against the safety properties: leadership intervals never
+ * overlap, tokens grow with each election, no write is accepted with a token below one already
+ * accepted, and no worker's write is accepted outside its own leadership.
+ *
+ * @module
+ */
+import type { HistoryEvent } from './history.js';
+
+/** One worker's leadership under one token, from election to the end of its belief. */
+export interface Tenure {
+  readonly worker: string;
+  readonly token: number;
+  readonly start: number;
+  /** When belief ended: deposed, resigned, or the worker was killed; the run's end if still leading. */
+  readonly end: number;
+  readonly endedBy: string;
+}
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly violations: readonly string[];
+  readonly tenures: readonly Tenure[];
+  readonly elections: number;
+  /** Time from each fault that removed a leader to the next election, ms. */
+  readonly failoverGapsMs: readonly number[];
+  /** Times with no leader between consecutive tenures, ms. */
+  readonly leaderlessGapsMs: readonly number[];
+  readonly writesAccepted: number;
+  readonly writesRejected: number;
+}
+
+export function tenuresOf(events: readonly HistoryEvent[], runEnd: number): Tenure[] {
+  const open = new Map<string, { token: number; start: number }>();
+  const tenures: Tenure[] = [];
+  const close = (worker: string, end: number, endedBy: string) => {
+    const current = open.get(worker);
+    if (!current) return;
+    open.delete(worker);
+    tenures.push({ worker, token: current.token, start: current.start, end: Math.max(current.start, end), endedBy });
+  };
+  for (const event of events) {
+    if (event.kind === 'elected') {
+      close(event.worker, event.t, 'next election');
+      open.set(event.worker, { token: event.token, start: event.t });
+    } else if (event.kind === 'deposed' && open.get(event.worker)?.token === event.token) {
+      close(event.worker, event.t, event.reason);
+    } else if (event.kind === 'fault' && event.fault === 'kill') {
+      close(event.worker, event.t, 'killed');
+    }
+  }
+  for (const worker of [...open.keys()]) close(worker, runEnd, 'run ended');
+  return tenures.sort((a, b) => a.start - b.start);
+}
+
+export function check(events: readonly HistoryEvent[], runEnd: number): Verdict {
+  const violations: string[] = [];
+  const tenures = tenuresOf(events, runEnd);
+  for (let i = 1; i < tenures.length; i++) {
+    const [previous, next] = [tenures[i - 1]!, tenures[i]!];
+    if (next.start < previous.end) {
+      violations.push(
+        `overlap: ${next.worker} (token ${next.token}) elected ${(previous.end - next.start).toFixed(1)} ms ` +
+          `before ${previous.worker} (token ${previous.token}) stopped leading`,
+      );
+    }
+    if (next.token <= previous.token) {
+      violations.push(`token did not grow: ${previous.token} (${previous.worker}) then ${next.token} (${next.worker})`);
+    }
+  }
+
+  let highest = 0;
+  let writesAccepted = 0;
+  let writesRejected = 0;
+  for (const event of events) {
+    if (event.kind !== 'write') continue;
+    if (!event.accepted) {
+      writesRejected++;
+      continue;
+    }
+    writesAccepted++;
+    if (event.token < highest) violations.push(`stale write accepted: ${event.worker} with token ${event.token} after ${highest}`);
+    highest = Math.max(highest, event.token);
+    const own = tenures.find((t) => t.worker === event.worker && t.token === event.token);
+    if (!own) violations.push(`write accepted from ${event.worker} with token ${event.token}, which it never led with`);
+  }
+
+  const failoverGapsMs: number[] = [];
+  for (const fault of events) {
+    if (fault.kind !== 'fault' || !['kill', 'stop', 'resign'].includes(fault.fault)) continue;
+    const led = tenures.find((t) => t.worker === fault.worker && t.start <= fault.t && t.end >= fault.t);
+    if (!led) continue;
+    const next = tenures.find((t) => t.start >= fault.t && t.token > led.token);
+    if (next) failoverGapsMs.push(next.start - fault.t);
+  }
+  const leaderlessGapsMs = tenures.slice(1).map((t, i) => Math.max(0, t.start - tenures[i]!.end));
+
+  return {
+    ok: violations.length === 0,
+    violations,
+    tenures,
+    elections: tenures.length,
+    failoverGapsMs,
+    leaderlessGapsMs,
+    writesAccepted,
+    writesRejected,
+  };
+}
+
+/** min / median / max of a list, or undefined for none. */
+export function spread(values: readonly number[]): { min: number; median: number; max: number } | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+}

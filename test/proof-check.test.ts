@@ -1,0 +1,78 @@
+/**
+ * The history checker that judges the demo and the chaos runs: it must catch each violation it
+ * claims to, or a green verdict means nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { check, spread } from '../proof/check.js';
+import type { HistoryEvent } from '../proof/history.js';
+import { timelineSvg } from '../proof/timeline.js';
+
+const healthy: HistoryEvent[] = [
+  { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+  { t: 10, worker: 'w1', kind: 'write', token: 1, accepted: true },
+  { t: 100, worker: 'controller', kind: 'fault', fault: 'kill' },
+  { t: 100, worker: 'w1', kind: 'fault', fault: 'kill' },
+  { t: 1_300, worker: 'w2', kind: 'elected', token: 2 },
+  { t: 1_310, worker: 'w2', kind: 'write', token: 2, accepted: true },
+  { t: 1_320, worker: 'w3', kind: 'write', token: 1, accepted: false },
+  { t: 2_000, worker: 'w2', kind: 'deposed', token: 2, reason: 'resigned' },
+  { t: 2_100, worker: 'w3', kind: 'elected', token: 3 },
+];
+
+describe('the history checker', () => {
+  it('passes a healthy run and measures its failovers', () => {
+    const verdict = check(healthy, 3_000);
+    expect(verdict.violations).toEqual([]);
+    expect(verdict).toMatchObject({ ok: true, elections: 3, writesAccepted: 2, writesRejected: 1 });
+    expect(verdict.failoverGapsMs).toEqual([1_200]);
+    expect(verdict.leaderlessGapsMs).toEqual([1_200, 100]);
+    expect(verdict.tenures.at(-1)).toMatchObject({ worker: 'w3', end: 3_000, endedBy: 'run ended' });
+  });
+
+  it('reports two leaders at once', () => {
+    const events: HistoryEvent[] = [
+      { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+      { t: 50, worker: 'w2', kind: 'elected', token: 2 },
+      { t: 80, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
+    ];
+    expect(check(events, 100).violations).toEqual([expect.stringMatching(/^overlap: w2 \(token 2\) elected 30\.0 ms before w1/)]);
+  });
+
+  it('reports a token that did not grow', () => {
+    const events: HistoryEvent[] = [
+      { t: 0, worker: 'w1', kind: 'elected', token: 5 },
+      { t: 10, worker: 'w1', kind: 'deposed', token: 5, reason: 'resigned' },
+      { t: 20, worker: 'w2', kind: 'elected', token: 5 },
+    ];
+    expect(check(events, 30).violations).toEqual(['token did not grow: 5 (w1) then 5 (w2)']);
+  });
+
+  it('reports a stale write accepted, and a write from a worker that never led with its token', () => {
+    const events: HistoryEvent[] = [
+      { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+      { t: 10, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
+      { t: 20, worker: 'w2', kind: 'elected', token: 2 },
+      { t: 30, worker: 'w2', kind: 'write', token: 2, accepted: true },
+      { t: 40, worker: 'w1', kind: 'write', token: 1, accepted: true },
+      { t: 50, worker: 'w3', kind: 'write', token: 7, accepted: true },
+    ];
+    expect(check(events, 60).violations).toEqual([
+      'stale write accepted: w1 with token 1 after 2',
+      'write accepted from w3 with token 7, which it never led with',
+    ]);
+  });
+
+  it('summarises a list as min, median and max', () => {
+    expect(spread([3, 1, 2])).toEqual({ min: 1, median: 2, max: 3 });
+    expect(spread([])).toBeUndefined();
+  });
+
+  it('draws one lane per worker with a bar per leadership', () => {
+    const verdict = check(healthy, 3_000);
+    const svg = timelineSvg(healthy, verdict.tenures, 'run');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<rect x=/g)).toHaveLength(3);
+    for (const worker of ['w1', 'w2', 'w3']) expect(svg).toContain(`>${worker}</text>`);
+    expect(svg).not.toContain('>controller</text>');
+  });
+});
