@@ -91,6 +91,14 @@ export class Lease implements AsyncDisposable {
     return this.record.data;
   }
 
+  /**
+   * The monotonic deadline: the lease's `clock.monotonicNow()` value until which this holder may
+   * trust the lease (for the system clock, `performance.now()` ms). Moves later with each renewal.
+   */
+  get validUntil(): number {
+    return this.deadline;
+  }
+
   /** Whether this holder may still act on the lease: held, and its monotonic deadline not passed. */
   get isHeld(): boolean {
     this.checkDeadline();
