@@ -8,6 +8,9 @@ export { LeaseClient } from './core/lease-client.js';
 export type { LeaseClientOptions, AcquireOptions, WaitingAcquireOptions, LeaseDescription } from './core/lease-client.js';
 export { Lease } from './core/lease.js';
 export type { RenewOptions } from './core/lease.js';
+export { fencedWrite, fencingCondition } from './core/fencing.js';
+export type { FencedItems, FencingCondition } from './core/fencing.js';
+export * from './elector/index.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';
 export type { CreateLeaseTableOptions } from './core/table.js';
 export { LeaseAttribute, ReaperIndex, reapShardOf, MAX_LEASE_NAME_BYTES, MAX_ITEM_BYTES } from './core/schema.js';
@@ -22,5 +25,6 @@ export {
   TableNotFoundError,
   TableSchemaMismatchError,
   LeaseStoreError,
+  FencedWriteRejectedError,
 } from './core/errors.js';
 export type { HolderSnapshot, LeaseLossReason } from './core/errors.js';

@@ -94,6 +94,22 @@ export class LeaseLostError extends LeaseholdError {
   }
 }
 
+/** A fenced write was refused because the writer no longer holds its lease. Nothing was written. */
+export class FencedWriteRejectedError extends LeaseholdError {
+  override readonly name = 'FencedWriteRejectedError';
+  readonly leaseName: string;
+  readonly fencingToken: number;
+  constructor(leaseName: string, fencingToken: number, options?: { cause?: unknown }) {
+    super(
+      `Fenced write refused: lease "${leaseName}" is no longer held with fencing token ${fencingToken}. ` +
+        'Nothing was written; stop acting as its holder.',
+      options,
+    );
+    this.leaseName = leaseName;
+    this.fencingToken = fencingToken;
+  }
+}
+
 /** The lease table does not exist (or the credentials cannot see it). */
 export class TableNotFoundError extends LeaseholdError {
   override readonly name = 'TableNotFoundError';

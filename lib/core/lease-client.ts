@@ -118,7 +118,8 @@ export class LeaseClient {
   readonly tableName: string;
   readonly skewMs: number;
   readonly driftRatio: number;
-  private readonly clock: Clock;
+  /** The clock this client and its leases run on. */
+  readonly clock: Clock;
   private readonly store: LeaseStore;
   private readonly runtime: LeaseRuntime;
   private readonly observations = new Map<string, Observation>();
@@ -187,6 +188,24 @@ export class LeaseClient {
     checkLeaseName(name);
     const record = await this.store.read(name);
     return record && this.described(record);
+  }
+
+  /**
+   * A cheap look at a lease (an eventually consistent read, half a read unit) and how long until
+   * this client could first take it: 0 when free, released, or expired by either path. For
+   * followers deciding when to try; the conditional write that follows re-checks everything, so
+   * a stale answer costs at most a refused write. `consistent: true` reads the latest (a full
+   * read unit), e.g. right after losing a race.
+   */
+  async peek(
+    name: string,
+    options: { consistent?: boolean } = {},
+  ): Promise<{ lease: LeaseDescription | undefined; takeableInMs: number }> {
+    checkLeaseName(name);
+    rejectUnknownKeys('options', options, ['consistent']);
+    const record = await this.store.read(name, undefined, options.consistent === true);
+    const { retryInMs } = this.refused(name, record);
+    return { lease: record && this.described(record), takeableInMs: record?.state === 'held' ? retryInMs : 0 };
   }
 
   /** Every lease in the table, by a paginated Scan: for operators and tools, not hot paths. */
@@ -300,6 +319,8 @@ export class LeaseClient {
     }
     const byWallClock = current.expiresAt + this.skewMs - this.clock.wallNow();
     const byObservation = observed.seenAt + observed.leaseMs * (1 + this.driftRatio) - now;
-    return { current, retryInMs: Math.max(0, Math.min(byWallClock, byObservation)) + 1 };
+    const untilTakeable = Math.min(byWallClock, byObservation);
+    // Both conditions are strict inequalities: wait one ms past the boundary.
+    return { current, retryInMs: untilTakeable < 0 ? 0 : untilTakeable + 1 };
   }
 }

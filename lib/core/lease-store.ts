@@ -6,9 +6,18 @@
  * @module
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type TransactWriteCommandInput,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
+  FencedWriteRejectedError,
   InvalidArgumentError,
   LeaseStoreError,
   LeaseholdError,
@@ -221,6 +230,41 @@ export class LeaseStore {
     );
   }
 
+  /**
+   * Sends `items` in one transaction together with a check that the lease is still held by
+   * `holder` at its token, so they land only while it holds the lease. Throws
+   * {@link FencedWriteRejectedError} (nothing written) when it does not.
+   */
+  async writeFenced(
+    holder: { name: string; holderId: string; fencingToken: number },
+    items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+  ): Promise<void> {
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { [A.name]: holder.name },
+                ConditionExpression: when.heldByMe,
+                ExpressionAttributeNames: { '#state': A.state, '#holderId': A.holderId, '#fencingToken': A.fencingToken },
+                ExpressionAttributeValues: { ':held': 'held', ':holderId': holder.holderId, ':fencingToken': holder.fencingToken },
+              },
+            },
+            ...items,
+          ],
+        }),
+      );
+    } catch (error) {
+      const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if ((error as { name?: string }).name === 'TransactionCanceledException' && reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        throw new FencedWriteRejectedError(holder.name, holder.fencingToken, { cause: error });
+      }
+      throw translateError(error, this.tableName, holder.name);
+    }
+  }
+
   /** Every lease item, a page at a time, by strongly consistent Scan (for operators, not hot paths). */
   async *scan(pageSize = 100): AsyncGenerator<LeaseRecord[]> {
     let startKey: Record<string, unknown> | undefined;
@@ -239,11 +283,14 @@ export class LeaseStore {
     } while (startKey);
   }
 
-  /** A strongly consistent read of one lease item. */
-  async read(name: string, abortSignal?: AbortSignal): Promise<LeaseRecord | undefined> {
+  /**
+   * Reads one lease item: strongly consistent by default; an eventually consistent read costs
+   * half as much and is enough for deciding when to try, since every write re-checks the item.
+   */
+  async read(name: string, abortSignal?: AbortSignal, consistent = true): Promise<LeaseRecord | undefined> {
     try {
       const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { [A.name]: name }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: { [A.name]: name }, ConsistentRead: consistent }),
         { abortSignal },
       );
       return Item ? toLeaseRecord(Item) : undefined;

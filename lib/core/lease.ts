@@ -15,6 +15,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
@@ -138,6 +139,12 @@ export class Lease implements AsyncDisposable {
     this.lose('released');
     this.status = 'released';
     return this.serialized(() => this.releaseInStore());
+  }
+
+  /** @internal Use {@link fencedWrite}. */
+  async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<void> {
+    this.assertValid();
+    await this.runtime.store.writeFenced({ name: this.name, holderId: this.holderId, fencingToken: this.fencingToken }, items);
   }
 
   /** Releases the lease: `await using lease = await leases.acquire(...)`. */

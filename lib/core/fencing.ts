@@ -1,0 +1,55 @@
+/**
+ * Making other writes safe against stale leaders: inside DynamoDB with a transaction that checks
+ * the lease, elsewhere with the fencing token the resource remembers.
+ *
+ * @module
+ */
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { InvalidArgumentError } from './errors.js';
+import type { Lease } from './lease.js';
+
+/** Write items in `@aws-sdk/lib-dynamodb` form (native JS values), as `TransactWriteCommand` takes them. */
+export type FencedItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+/**
+ * Sends `items` in one `TransactWriteItems` together with a `ConditionCheck` on the lease item
+ * (holder, fencing token, state held), so they land only while `lease` is still held. Throws
+ * {@link FencedWriteRejectedError} when it is not (and nothing is written), or
+ * {@link LeaseLostError} without sending anything once the lease's own deadline has passed.
+ * Needs transactions: DynamoDB has them; dynalite does not.
+ */
+export async function fencedWrite(lease: Lease, items: FencedItems): Promise<void> {
+  if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items', 'must be a non-empty array');
+  if (items.length > 99) throw new InvalidArgumentError('items', 'at most 99 fit beside the lease check (DynamoDB allows 100)');
+  await lease.writeFenced(items);
+}
+
+/** A condition for a resource that keeps the highest fencing token it has accepted. */
+export interface FencingCondition {
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues: Record<string, number>;
+  /** Add this to the update's `SET` clause so the resource remembers the token. */
+  readonly setClause: string;
+}
+
+/**
+ * Builds the condition for writing to an item that remembers the highest fencing token it has
+ * accepted in `attribute`: the write lands only if `fencingToken` is at least that high. Equal
+ * is allowed so a holder can write more than once; a lower token means a newer holder has
+ * written since, and the write is refused.
+ *
+ *   const fence = fencingCondition(lease.fencingToken);
+ *   UpdateExpression: `SET ${fence.setClause}, #balance = :balance`, ...fence (merge names/values)
+ */
+export function fencingCondition(fencingToken: number, options: { attribute?: string } = {}): FencingCondition {
+  if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
+    throw new InvalidArgumentError('fencingToken', 'must be a positive integer');
+  }
+  return {
+    ConditionExpression: 'attribute_not_exists(#fence) OR #fence <= :fence',
+    ExpressionAttributeNames: { '#fence': options.attribute ?? 'fencingToken' },
+    ExpressionAttributeValues: { ':fence': fencingToken },
+    setClause: '#fence = :fence',
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * Leader election for long-lived processes (containers, VMs, laptops): campaign, renew on a
+ * timer, step down the moment the lease may be lost, resign, and tell who leads.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { sleep } from '../core/clock.js';
+import { backoffMs } from '../core/backoff.js';
+import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
+import type { Lease } from '../core/lease.js';
+import { LeaseClient, type LeaseDescription } from '../core/lease-client.js';
+import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { noMetrics, type ElectionMetrics } from './metrics.js';
+
+/** Options of {@link LeaderElector}. */
+export interface LeaderElectorOptions {
+  /** The lease client to campaign with (its holder id, clock and skew allowance). */
+  readonly leases: LeaseClient;
+  /** The lease name: everyone electing one leader uses the same. */
+  readonly name: string;
+  /** Lease duration. A crashed leader is replaced after about `leaseMs + skewMs`. @default 10000 */
+  readonly leaseMs?: number;
+  /**
+   * How often the leader renews. A third of the lease leaves room for two failed renewals (each
+   * retried) before the deadline, at 3 writes per lease period. @default leaseMs / 3
+   */
+  readonly renewEveryMs?: number;
+  /** After losing the lease involuntarily, wait this long before campaigning again. @default 0 */
+  readonly lockDelayMs?: number;
+  /**
+   * The longest a follower sleeps between looks (eventually consistent reads, half a read unit
+   * each): bounds how long a resign goes unnoticed. Followers also wake when the leader's lease
+   * can first expire. @default leaseMs / 2
+   */
+  readonly followerWakeMs?: number;
+  /** Payload stored with the lease while this node leads (its address, version, ...). */
+  readonly data?: Record<string, unknown>;
+  /** Where to report metrics. @default none */
+  readonly metrics?: ElectionMetrics;
+}
+
+/** What a leader gets each time it is elected. */
+export interface Leadership {
+  readonly lease: Lease;
+  readonly fencingToken: number;
+  /** Aborts the moment leadership may be lost: stop all work started under it. */
+  readonly signal: AbortSignal;
+}
+
+/** Who leads, as last seen. */
+export interface LeaderInfo {
+  readonly holderId: string;
+  readonly fencingToken: number;
+  /** Whether the leader is this elector. */
+  readonly isSelf: boolean;
+}
+
+/** The events a {@link LeaderElector} emits. */
+export interface LeaderElectorEvents {
+  /** This node became leader. */
+  elected: [Leadership];
+  /** This node stopped leading; fired from the lease's abort, before anyone else can lead. */
+  deposed: [{ fencingToken: number; reason: LeaseLossReason }];
+  /** The leader changed as this node sees it (`undefined`: nobody leads). */
+  leader: [LeaderInfo | undefined];
+  /** A campaign or renewal failed in a way worth knowing (it is retried). */
+  error: [Error];
+}
+
+const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'data', 'metrics'] as const;
+
+/**
+ * Campaigns for one lease and runs a callback each time it wins. One `run` per elector.
+ *
+ *   const elector = new LeaderElector({ leases, name: 'scheduler' });
+ *   await elector.run(async ({ fencingToken, signal }) => { ... until signal aborts ... });
+ */
+export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
+  readonly name: string;
+  readonly leaseMs: number;
+  readonly renewEveryMs: number;
+  readonly lockDelayMs: number;
+  readonly followerWakeMs: number;
+  private readonly leases: LeaseClient;
+  private readonly data: Record<string, unknown> | undefined;
+  private readonly metrics: ElectionMetrics;
+  private readonly closing = new AbortController();
+  private current: Lease | undefined;
+  private known: LeaderInfo | undefined;
+  private leaderlessSince: number | undefined;
+  private campaignAfter = 0;
+  private running = false;
+
+  constructor(options: LeaderElectorOptions) {
+    super();
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, OPTIONS);
+    if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
+    checkLeaseName(options.name);
+    this.leaseMs = options.leaseMs ?? 10_000;
+    checkDurationMs('leaseMs', this.leaseMs, { exclusiveMin: true });
+    this.renewEveryMs = options.renewEveryMs ?? this.leaseMs / 3;
+    checkDurationMs('renewEveryMs', this.renewEveryMs, { exclusiveMin: true });
+    if (this.renewEveryMs >= this.leaseMs * (1 - options.leases.driftRatio)) {
+      throw new InvalidArgumentError(
+        'renewEveryMs',
+        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) = ${this.leaseMs * (1 - options.leases.driftRatio)} ms), got ${this.renewEveryMs}`,
+      );
+    }
+    this.lockDelayMs = options.lockDelayMs ?? 0;
+    checkDurationMs('lockDelayMs', this.lockDelayMs);
+    this.followerWakeMs = options.followerWakeMs ?? this.leaseMs / 2;
+    checkDurationMs('followerWakeMs', this.followerWakeMs, { exclusiveMin: true });
+    this.leases = options.leases;
+    this.name = options.name;
+    this.data = options.data;
+    this.metrics = options.metrics ?? noMetrics;
+  }
+
+  /** Whether this node leads right now (by its own monotonic clock). No I/O. */
+  get isLeader(): boolean {
+    return this.current?.isHeld === true;
+  }
+
+  /** Who leads, as last seen by this node. No I/O. */
+  leader(): LeaderInfo | undefined {
+    return this.isLeader ? this.selfInfo(this.current!) : this.known?.isSelf ? undefined : this.known;
+  }
+
+  /**
+   * Campaigns until {@link close}, calling `lead` each time this node wins. Waits for `lead` to
+   * return before campaigning again, so two of its calls never overlap. If `lead` throws, the
+   * node resigns and reports the error.
+   */
+  async run(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
+    if (this.running) throw new LeaseholdError(`LeaderElector for "${this.name}" is already running`);
+    this.running = true;
+    try {
+      for (;;) {
+        const lease = await this.campaign();
+        if (!lease) return;
+        await this.lead(lease, lead);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Gives up leadership now with one write, then stays out of the next election for one
+   * follower wake-up so another node takes over.
+   */
+  async resign(): Promise<void> {
+    const lease = this.current;
+    if (!lease) return;
+    this.campaignAfter = this.leases.clock.monotonicNow() + this.followerWakeMs * 1.5;
+    await lease.release();
+  }
+
+  /** Stops campaigning and resigns if leading. */
+  async close(): Promise<void> {
+    this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
+    await this.current?.release();
+  }
+
+  private async campaign(): Promise<Lease | undefined> {
+    const { clock } = this.leases;
+    const started = clock.monotonicNow();
+    let lostRace = false;
+    for (let failures = 0; !this.closing.signal.aborted; ) {
+      try {
+        const wait = this.campaignAfter - clock.monotonicNow();
+        if (wait > 0) await sleep(clock, wait, this.closing.signal);
+        // After a lost race an eventually consistent read may still show the lease free.
+        const { lease: current, takeableInMs } = await this.leases.peek(this.name, { consistent: lostRace });
+        this.saw(current);
+        lostRace = false;
+        if (takeableInMs === 0) {
+          const lease = await this.leases.tryAcquire(this.name, { leaseMs: this.leaseMs, ...(this.data && { data: this.data }) });
+          if (lease) {
+            this.metrics.duration('TimeToElectMs', clock.monotonicNow() - started);
+            return lease;
+          }
+          lostRace = true;
+          continue;
+        }
+        failures = 0;
+        // Sleep until the lease can first be taken (all followers wake then: the jitter spreads
+        // their writes), but no longer than followerWakeMs so a resign is noticed.
+        const jitter = clock.random() * Math.min(100, this.followerWakeMs / 10);
+        await sleep(clock, Math.min(Math.max(takeableInMs, 1) + jitter, this.followerWakeMs), this.closing.signal);
+      } catch (error) {
+        if (this.closing.signal.aborted) break;
+        this.emit('error', error as Error);
+        await sleep(clock, Math.min(backoffMs(failures++, clock) * 4, this.followerWakeMs), this.closing.signal).catch(() => {});
+      }
+    }
+    return undefined;
+  }
+
+  private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {
+    this.current = lease;
+    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: lease.signal };
+    const ended = new Promise<void>((resolve) => {
+      lease.signal.addEventListener(
+        'abort',
+        () => {
+          const reason = lease.signal.reason instanceof LeaseLostError ? lease.signal.reason.reason : 'expired';
+          if (reason !== 'released') this.campaignAfter = this.leases.clock.monotonicNow() + this.lockDelayMs;
+          this.metrics.count('LeadershipLost');
+          this.emit('deposed', { fencingToken: lease.fencingToken, reason });
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    this.metrics.count('LeadershipAcquired');
+    this.saw(undefined, this.selfInfo(lease));
+    this.emit('elected', leadership);
+    const renewing = this.renewWhileHeld(lease);
+    const working = Promise.resolve()
+      .then(() => lead(leadership))
+      .catch(async (error: unknown) => {
+        this.emit('error', error as Error);
+        await lease.release().catch(() => {});
+      });
+    await ended;
+    await Promise.all([renewing, working]);
+    this.current = undefined;
+  }
+
+  private async renewWhileHeld(lease: Lease): Promise<void> {
+    const { clock } = this.leases;
+    while (lease.isHeld) {
+      try {
+        await sleep(clock, this.renewEveryMs, lease.signal);
+      } catch {
+        return;
+      }
+      const sentAt = clock.monotonicNow();
+      try {
+        await lease.renew({ leaseMs: this.leaseMs });
+        this.metrics.duration('RenewLatencyMs', clock.monotonicNow() - sentAt);
+      } catch (error) {
+        this.metrics.count('RenewFailed');
+        // A lost lease has already aborted its signal; anything else is retried next tick.
+        if (!(error instanceof LeaseLostError)) this.emit('error', error as Error);
+      }
+    }
+  }
+
+  private selfInfo(lease: Lease): LeaderInfo {
+    return { holderId: lease.holderId, fencingToken: lease.fencingToken, isSelf: true };
+  }
+
+  /** Records who leads as seen now, emitting `leader` on a change and timing leaderless spells. */
+  private saw(current: LeaseDescription | undefined, self?: LeaderInfo): void {
+    const now = this.leases.clock.monotonicNow();
+    const held = current?.state === 'held';
+    const info: LeaderInfo | undefined =
+      self ?? (held ? { holderId: current.holderId, fencingToken: current.fencingToken, isSelf: current.holderId === this.leases.holderId } : undefined);
+    if (!info) this.leaderlessSince ??= now;
+    else if (this.leaderlessSince !== undefined) {
+      this.metrics.duration('LeaderlessMs', now - this.leaderlessSince);
+      this.leaderlessSince = undefined;
+    }
+    if (info?.holderId === this.known?.holderId && info?.fencingToken === this.known?.fencingToken) return;
+    this.known = info;
+    this.emit('leader', info);
+  }
+}

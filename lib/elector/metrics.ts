@@ -1,0 +1,47 @@
+/**
+ * One small hook for election metrics, and an adapter that publishes them through Powertools
+ * Metrics (CloudWatch embedded metric format). The adapter imports Powertools only as a type:
+ * the caller passes its own `Metrics` instance, so the elector never loads it.
+ *
+ * @module
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** Counters an elector reports. */
+export type ElectionCounter =
+  /** This node became leader. */
+  | 'LeadershipAcquired'
+  /** This node stopped leading (resigned, lost, expired). */
+  | 'LeadershipLost'
+  /** A renewal failed (it is retried until the lease's deadline). */
+  | 'RenewFailed';
+
+/** Durations an elector reports, in ms. */
+export type ElectionDuration =
+  /** From starting to campaign to winning. */
+  | 'TimeToElectMs'
+  /** One successful renewal, retries included. */
+  | 'RenewLatencyMs'
+  /** How long a follower saw no leader (free, released or expired) before one appeared. */
+  | 'LeaderlessMs';
+
+/** Receives an elector's metrics. Implementations must not throw or block. */
+export interface ElectionMetrics {
+  count(metric: ElectionCounter, value?: number): void;
+  duration(metric: ElectionDuration, ms: number): void;
+}
+
+/** Discards everything: the default. */
+export const noMetrics: ElectionMetrics = { count: () => {}, duration: () => {} };
+
+/**
+ * Publishes election metrics through a Powertools `Metrics` instance (EMF). Flushing stays the
+ * caller's: in Lambda the Powertools middleware does it; a container calls
+ * `metrics.publishStoredMetrics()` on its own schedule.
+ */
+export function powertoolsElectionMetrics(metrics: Metrics): ElectionMetrics {
+  return {
+    count: (metric, value = 1) => metrics.addMetric(metric, 'Count', value),
+    duration: (metric, ms) => metrics.addMetric(metric, 'Milliseconds', ms),
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * LeaderElector against real DynamoDB servers with real timers and short leases.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLeaseTable,
+  fencedWrite,
+  FencedWriteRejectedError,
+  fencingCondition,
+  LeaderElector,
+  LeaseClient,
+  observeLeader,
+  powertoolsElectionMetrics,
+  type LeaderInfo,
+  type Leadership,
+} from '../lib/index.js';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { backends, clientFor, uniqueTableName } from './support/backends.js';
+import { cutOff } from './support/faults.js';
+
+const until = async (condition: () => boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await delay(10);
+  }
+};
+
+describe('LeaderElector configuration', () => {
+  const [backend] = backends();
+  const leases = new LeaseClient({ tableName: 'leases', client: clientFor(backend!) });
+  const rules: [string, string, Record<string, unknown>][] = [
+    ['a missing lease client', 'leases', { leases: undefined }],
+    ['an empty name', 'name', { name: '' }],
+    ['a non-positive lease', 'leaseMs', { leaseMs: 0 }],
+    ['a renew interval not shorter than the lease', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 1_000 }],
+    ['a renew interval the drift allowance eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 995 }],
+    ['a negative lock delay', 'lockDelayMs', { lockDelayMs: -1 }],
+    ['a zero follower wake-up', 'followerWakeMs', { followerWakeMs: 0 }],
+    ['an unknown option', 'options.renewMs', { renewMs: 5 }],
+  ];
+  it.each(rules)('rejects %s (%s)', (_what, argument, override) => {
+    const options = { leases, name: 'x', ...override } as ConstructorParameters<typeof LeaderElector>[0];
+    expect(() => new LeaderElector(options)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', argument }));
+  });
+
+  it('defaults to renewing every third of a 10 s lease and waking followers every half lease', () => {
+    const elector = new LeaderElector({ leases, name: 'x' });
+    expect(elector).toMatchObject({ leaseMs: 10_000, renewEveryMs: 10_000 / 3, followerWakeMs: 5_000, lockDelayMs: 0 });
+  });
+});
+
+describe.each(backends())('LeaderElector on $name', (backend) => {
+  const tableName = uniqueTableName('elector');
+  const admin = clientFor(backend);
+  const running: LeaderElector[] = [];
+  let n = 0;
+  const fresh = () => `election-${++n}`;
+  const electorFor = (name: string, holderId: string, options: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {}, client = clientFor(backend)) => {
+    const elector = new LeaderElector({
+      leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
+      name,
+      leaseMs: 600,
+      followerWakeMs: 150,
+      ...options,
+    });
+    running.push(elector);
+    return elector;
+  };
+  /** Runs an elector whose leadership lasts until it is lost; records what it saw. */
+  const campaign = (elector: LeaderElector) => {
+    const seen = { elected: [] as number[], deposed: [] as { at: number; reason: string }[], leaderships: [] as Leadership[] };
+    elector.on('elected', () => seen.elected.push(Date.now()));
+    elector.on('deposed', (d) => seen.deposed.push({ at: Date.now(), reason: d.reason }));
+    void elector.run(async (leadership) => {
+      seen.leaderships.push(leadership);
+      await new Promise((resolve) => leadership.signal.addEventListener('abort', resolve));
+    });
+    return seen;
+  };
+
+  beforeAll(() => createLeaseTable(admin, tableName));
+  afterAll(async () => {
+    await Promise.all(running.map((e) => e.close()));
+    admin.destroy();
+  });
+
+  it('elects one of three and keeps it leading past several lease periods', async () => {
+    const name = fresh();
+    const electors = ['a', 'b', 'c'].map((id) => electorFor(name, id));
+    const seen = electors.map(campaign);
+    await until(() => electors.some((e) => e.isLeader));
+    await delay(2_000);
+    expect(electors.filter((e) => e.isLeader)).toHaveLength(1);
+    expect(seen.flatMap((s) => s.elected)).toHaveLength(1);
+    const leader = electors.find((e) => e.isLeader)!;
+    const follower = electors.find((e) => !e.isLeader)!;
+    expect(follower.leader()).toMatchObject({ holderId: leader.leader()!.holderId, isSelf: false });
+  });
+
+  it('hands over on resign within about one follower wake-up', async () => {
+    const name = fresh();
+    const [a, b] = [electorFor(name, 'a'), electorFor(name, 'b')];
+    const seenA = campaign(a);
+    await until(() => a.isLeader);
+    const seenB = campaign(b);
+    await delay(300);
+    const resignedAt = Date.now();
+    await a.resign();
+    await until(() => b.isLeader);
+    const handover = Date.now() - resignedAt;
+    console.log(`resign handover: ${handover} ms (follower wake-up 150 ms)`);
+    expect(handover).toBeLessThan(5_000);
+    expect(seenA.deposed).toEqual([expect.objectContaining({ reason: 'released' })]);
+    expect(seenB.leaderships[0]!.fencingToken).toBe(seenA.leaderships[0]!.fencingToken + 1);
+  });
+
+  it('deposes a leader cut off from the store before a follower is elected', async () => {
+    const name = fresh();
+    let down = false;
+    const client = clientFor(backend);
+    cutOff(client, () => down);
+    const a = electorFor(name, 'a', {}, client);
+    const seenA = campaign(a);
+    await until(() => a.isLeader);
+    const b = electorFor(name, 'b');
+    const seenB = campaign(b);
+    await delay(200);
+    down = true;
+    await until(() => b.isLeader);
+    expect(seenA.deposed).toEqual([expect.objectContaining({ reason: 'expired' })]);
+    expect(seenA.deposed[0]!.at).toBeLessThanOrEqual(seenB.elected[0]!);
+    down = false;
+  });
+
+  it('waits out lockDelayMs after an involuntary loss before campaigning again', async () => {
+    const name = fresh();
+    let down = false;
+    const client = clientFor(backend);
+    cutOff(client, () => down);
+    const a = electorFor(name, 'a', { lockDelayMs: 60_000 }, client);
+    const seenA = campaign(a);
+    await until(() => a.isLeader);
+    down = true;
+    await until(() => seenA.deposed.length === 1);
+    down = false;
+    const b = electorFor(name, 'b');
+    campaign(b);
+    await until(() => b.isLeader);
+    await b.resign();
+    await delay(1_000);
+    expect(a.isLeader).toBe(false);
+    expect(seenA.elected).toHaveLength(1);
+  });
+
+  it('runs independent elections for different names in one process', async () => {
+    const names = [fresh(), fresh(), fresh()];
+    const electors = names.map((name, i) => electorFor(name, `node-${i}`));
+    electors.forEach(campaign);
+    await until(() => electors.every((e) => e.isLeader));
+    await electors[1]!.resign();
+    expect(electors[0]!.isLeader && electors[2]!.isLeader).toBe(true);
+  });
+
+  it('observes leader changes without campaigning', async () => {
+    const name = fresh();
+    const stop = new AbortController();
+    const observer = new LeaseClient({ tableName, client: clientFor(backend), holderId: 'observer' });
+    const changes: (LeaderInfo | undefined)[] = [];
+    const watching = (async () => {
+      for await (const leader of observeLeader(observer, name, { signal: stop.signal, intervalMs: 50 })) changes.push(leader);
+    })();
+    const a = electorFor(name, 'a');
+    campaign(a);
+    await until(() => changes.some((c) => c?.holderId === 'a'));
+    await a.close();
+    await until(() => changes.at(-1) === undefined && changes.length >= 2);
+    stop.abort();
+    await watching;
+    expect(changes.filter(Boolean)).toEqual([{ holderId: 'a', fencingToken: 1, isSelf: false }]);
+  });
+
+  it.skipIf(!backend.features.transactions)('lands fenced writes only while the lease holds (needs transactions)', async () => {
+    const name = fresh();
+    const documents = DynamoDBDocumentClient.from(admin);
+    const leases = new LeaseClient({ tableName, client: clientFor(backend), holderId: 'writer', skewMs: 0 });
+    const lease = (await leases.tryAcquire(name, { leaseMs: 60_000 }))!;
+    const entry = (value: number) => ({
+      Update: { TableName: tableName, Key: { name: `${name}/ledger` }, UpdateExpression: 'ADD entries :v', ExpressionAttributeValues: { ':v': value } },
+    });
+    await fencedWrite(lease, [entry(1)]);
+    await new LeaseClient({ tableName, client: admin }).revoke(name, lease.fencingToken);
+    await expect(fencedWrite(lease, [entry(100)])).rejects.toBeInstanceOf(FencedWriteRejectedError);
+    const { Item } = await documents.send(new GetCommand({ TableName: tableName, Key: { name: `${name}/ledger` }, ConsistentRead: true }));
+    expect(Item?.entries).toBe(1);
+  });
+
+  it('refuses a stale token at a resource that keeps the highest token seen', async () => {
+    const documents = DynamoDBDocumentClient.from(admin);
+    const key = { name: 'fenced-resource' };
+    const send = (token: number) => {
+      const fence = fencingCondition(token, { attribute: 'highestToken' });
+      return documents.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: `SET ${fence.setClause}`, ...fence }));
+    };
+    await send(3);
+    await send(3);
+    await expect(send(2)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await send(4);
+  });
+});
+
+describe('powertoolsElectionMetrics', () => {
+  it('records counters and durations as EMF metrics', () => {
+    const metrics = new Metrics({ namespace: 'Leasehold', serviceName: 'test' });
+    const hook = powertoolsElectionMetrics(metrics);
+    hook.count('LeadershipAcquired');
+    hook.duration('RenewLatencyMs', 12);
+    const emf = metrics.serializeMetrics();
+    const definitions = emf._aws.CloudWatchMetrics[0]!.Metrics;
+    expect(definitions).toEqual(
+      expect.arrayContaining([
+        { Name: 'LeadershipAcquired', Unit: 'Count' },
+        { Name: 'RenewLatencyMs', Unit: 'Milliseconds' },
+      ]),
+    );
+    expect(emf).toMatchObject({ LeadershipAcquired: 1, RenewLatencyMs: 12 });
+  });
+});
