@@ -11,6 +11,7 @@ export type { RenewOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
 export type { FencedItems, FencingCondition } from './core/fencing.js';
 export * from './elector/index.js';
+export * from './serverless/index.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';
 export type { CreateLeaseTableOptions } from './core/table.js';
 export { LeaseAttribute, ReaperIndex, reapShardOf, MAX_LEASE_NAME_BYTES, MAX_ITEM_BYTES } from './core/schema.js';

@@ -181,9 +181,10 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
       const name = fresh();
       const client = clientFor(backend);
       let drops = 1;
-      loseResponses(client, (op) => op === 'Update' && drops-- > 0);
+      const faults = loseResponses(client, (op) => op === 'UpdateItem' && drops-- > 0);
       const lease = await new LeaseClient({ tableName, client, holderId: 'me' }).tryAcquire(name, { leaseMs: 30_000 });
       const stored = await new LeaseClient({ tableName, client: admin }).describe(name);
+      expect(faults.dropped()).toBe(1);
       expect(lease).toBeDefined();
       expect(stored).toMatchObject({ holderId: 'me', state: 'held', fencingToken: lease!.fencingToken });
       expect(lease!.fencingToken).toBe(1);
@@ -193,7 +194,7 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
       const name = fresh();
       const client = clientFor(backend);
       let drops = 0;
-      loseResponses(client, (op) => op === 'Update' && drops-- > 0);
+      const faults = loseResponses(client, (op) => op === 'UpdateItem' && drops-- > 0);
       const lease = await new LeaseClient({ tableName, client, holderId: 'me' }).tryAcquire(name, { leaseMs: 30_000 });
       const observer = new LeaseClient({ tableName, client: admin });
       const before = await observer.describe(name);
@@ -204,9 +205,11 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
       expect(renewed).toMatchObject({ state: 'held', holderId: 'me', fencingToken: lease!.fencingToken, leaseMs: 40_000 });
       expect(renewed!.revision).not.toBe(before!.revision);
       expect(lease!.isHeld).toBe(true);
+      expect(faults.dropped()).toBe(1);
 
       drops = 1;
       await lease!.release();
+      expect(faults.dropped()).toBe(2);
       expect(await observer.describe(name)).toMatchObject({ state: 'released', fencingToken: lease!.fencingToken });
       expect(lease!.isHeld).toBe(false);
     });

@@ -9,6 +9,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import {
   DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
   ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -24,7 +25,7 @@ import {
   TableNotFoundError,
   TableSchemaMismatchError,
 } from './errors.js';
-import { LeaseAttribute as A, reapShardOf, type StoredLeaseState } from './schema.js';
+import { LeaseAttribute as A, ReaperIndex, reapShardOf, type StoredLeaseState } from './schema.js';
 
 /** A lease item as stored. */
 export interface LeaseRecord {
@@ -38,6 +39,15 @@ export interface LeaseRecord {
   readonly acquiredAt: number;
   readonly updatedAt: number;
   readonly data: Record<string, unknown> | undefined;
+}
+
+/** What the reaper index holds of a lease: enough to mark it expired and announce it. */
+export interface IndexedLease {
+  readonly name: string;
+  readonly holderId: string;
+  readonly fencingToken: number;
+  readonly revision: string;
+  readonly expiresAt: number;
 }
 
 /** A conditional write either landed (the item after it) or did not (the item that stopped it). */
@@ -263,6 +273,41 @@ export class LeaseStore {
       }
       throw translateError(error, this.tableName, holder.name);
     }
+  }
+
+  /**
+   * Held leases of one reaper-index shard whose `expiresAt` is below `before`, oldest first, a
+   * page at a time. The index holds only held leases, so the cost follows the expired ones, not
+   * the table. Index reads are eventually consistent: callers must write conditionally.
+   */
+  async *expiredInShard(shard: number, before: number, pageSize: number): AsyncGenerator<IndexedLease[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: ReaperIndex.name,
+            KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before',
+            ExpressionAttributeNames: { '#reapShard': A.reapShard, '#expiresAt': A.expiresAt },
+            ExpressionAttributeValues: { ':shard': shard, ':before': before },
+            Limit: pageSize,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw translateError(error, this.tableName, undefined);
+      }
+      yield (page.Items ?? []).map((item) => ({
+        name: String(item[A.name]),
+        holderId: String(item[A.holderId]),
+        fencingToken: Number(item[A.fencingToken]),
+        revision: String(item[A.revision]),
+        expiresAt: Number(item[A.expiresAt]),
+      }));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   /** Every lease item, a page at a time, by strongly consistent Scan (for operators, not hot paths). */

@@ -10,7 +10,7 @@ export function networkError(): Error {
   return Object.assign(new Error('socket hang up (injected)'), { name: 'TimeoutError', code: 'ECONNRESET' });
 }
 
-/** Counts the HTTP requests a client sends, per DynamoDB operation (SDK retries included). */
+/** Counts the HTTP requests a client sends, per DynamoDB operation (`UpdateItem`, `GetItem`, ...; SDK retries included). */
 export function countRequests(client: DynamoDBClient): { total(): number; of(operation: string): number; reset(): void } {
   const counts = new Map<string, number>();
   client.middlewareStack.add(
@@ -32,15 +32,21 @@ export function countRequests(client: DynamoDBClient): { total(): number; of(ope
  * Lets the chosen requests reach DynamoDB, then throws a network error instead of the answer:
  * the write landed, the caller cannot know it. `drop` decides per call, by operation name.
  */
-export function loseResponses(client: DynamoDBClient, drop: (operation: string) => boolean): void {
+export function loseResponses(client: DynamoDBClient, drop: (operation: string) => boolean): { dropped(): number } {
+  let dropped = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (drop(String(context.commandName ?? '').replace(/Command$/, ''))) throw networkError();
+      if (drop(String(context.commandName ?? '').replace(/Command$/, ''))) {
+        dropped++;
+        throw networkError();
+      }
       return result;
     },
     { step: 'initialize', name: 'leaseholdTestLoseResponses' },
   );
+  // Tests assert on this: a fault that never fired proves nothing.
+  return { dropped: () => dropped };
 }
 
 /** Makes every request fail before it is sent while `down()` is true: the store is unreachable. */

@@ -1,0 +1,43 @@
+/**
+ * The reaper Lambda, run by an EventBridge schedule: marks expired leases expired and publishes a
+ * `Lease Expired` event for each. A thin adapter over `reapExpiredLeases`. Clients use the SDK's
+ * default configuration, so `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_EVENTBRIDGE` point
+ * it at local servers.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { eventBridgePublisher } from '../lib/serverless/events.js';
+import { readReaperConfig } from '../lib/serverless/reaper-config.js';
+import { reapExpiredLeases, type ReapSummary } from '../lib/serverless/reaper.js';
+
+/** Stop this long before the Lambda deadline: one more page of writes must fit. */
+const SAFETY_MARGIN_MS = 3_000;
+
+// Checked at cold start: a misconfigured function fails its first invocation with the reason.
+const config = readReaperConfig(process.env);
+const logger = new Logger({ serviceName: 'leasehold-reaper' });
+const metrics = new Metrics({ namespace: 'Leasehold', serviceName: 'leasehold-reaper' });
+const dynamodb = new DynamoDBClient({});
+const publisher = eventBridgePublisher({ client: new EventBridgeClient({}), eventBusName: config.eventBusName });
+
+export async function handler(event: ScheduledEvent, context: Context): Promise<ReapSummary> {
+  const started = performance.now();
+  logger.addContext(context);
+  const summary = await reapExpiredLeases({
+    client: dynamodb,
+    tableName: config.tableName,
+    skewMs: config.skewMs,
+    publisher,
+    shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS,
+  });
+  metrics.addMetric('LeasesReaped', MetricUnit.Count, summary.reaped);
+  metrics.addMetric('ReapRaces', MetricUnit.Count, summary.raced);
+  metrics.addMetric('ReaperDurationMs', MetricUnit.Milliseconds, performance.now() - started);
+  if (summary.eventsFailed > 0) metrics.addMetric('ReapEventsFailed', MetricUnit.Count, summary.eventsFailed);
+  metrics.publishStoredMetrics();
+  logger.info('reaper run', { scheduledAt: event.time, ...summary });
+  return summary;
+}

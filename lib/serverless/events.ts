@@ -1,0 +1,75 @@
+/**
+ * Lease events and where they go. The reaper announces each lease it marks expired (a leader
+ * died without releasing); EventBridge is the production destination.
+ *
+ * @module
+ */
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { backoffMs } from '../core/backoff.js';
+import { sleep, systemClock, type Clock } from '../core/clock.js';
+
+/** `detail` of a `Lease Expired` event. */
+export interface LeaseExpiredDetail {
+  readonly name: string;
+  /** The holder that let the lease lapse. */
+  readonly holderId: string;
+  readonly fencingToken: number;
+  /** Wall-clock epoch ms its holder had written as the expiry. */
+  readonly expiredAt: number;
+}
+
+export const LEASE_EVENT_SOURCE = 'leasehold';
+export const LEASE_EXPIRED = 'Lease Expired';
+
+/** Sends lease events somewhere. Resolves with how many could not be delivered. */
+export interface LeaseEventPublisher {
+  publish(events: readonly LeaseExpiredDetail[]): Promise<{ failed: number }>;
+}
+
+/** PutEvents takes at most this many entries per call. */
+const BATCH = 10;
+
+/**
+ * Publishes `Lease Expired` events to an EventBridge bus in batches of ten, resending only the
+ * entries EventBridge reports as failed, up to `attempts` times in all.
+ */
+export function eventBridgePublisher(options: {
+  client: EventBridgeClient;
+  /** @default the account's default bus */
+  eventBusName?: string;
+  /** @default 3 */
+  attempts?: number;
+  /** @default systemClock */
+  clock?: Clock;
+}): LeaseEventPublisher {
+  const attempts = options.attempts ?? 3;
+  const clock = options.clock ?? systemClock;
+  const entry = (detail: LeaseExpiredDetail): PutEventsRequestEntry => ({
+    Source: LEASE_EVENT_SOURCE,
+    DetailType: LEASE_EXPIRED,
+    Detail: JSON.stringify(detail),
+    ...(options.eventBusName && { EventBusName: options.eventBusName }),
+  });
+  const sendBatch = async (entries: PutEventsRequestEntry[]): Promise<number> => {
+    let pending = entries;
+    for (let attempt = 1; pending.length > 0 && attempt <= attempts; attempt++) {
+      try {
+        const { Entries = [] } = await options.client.send(new PutEventsCommand({ Entries: pending }));
+        // Results are positional: an entry with an ErrorCode failed and may be resent.
+        pending = pending.filter((_, i) => Entries[i]?.ErrorCode !== undefined || Entries[i]?.EventId === undefined);
+      } catch {
+        // The whole call failed: resend all of it.
+      }
+      if (pending.length > 0 && attempt < attempts) await sleep(clock, backoffMs(attempt, clock));
+    }
+    return pending.length;
+  };
+  return {
+    async publish(events) {
+      const batches: PutEventsRequestEntry[][] = [];
+      for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH).map(entry));
+      const failed = await Promise.all(batches.map(sendBatch));
+      return { failed: failed.reduce((a, b) => a + b, 0) };
+    },
+  };
+}

@@ -1,0 +1,8 @@
+export { singleton } from './singleton.js';
+export type { SingletonOptions, SingletonContext, OnBusy } from './singleton.js';
+export { reapExpiredLeases } from './reaper.js';
+export type { ReapOptions, ReapSummary } from './reaper.js';
+export { eventBridgePublisher, LEASE_EVENT_SOURCE, LEASE_EXPIRED } from './events.js';
+export type { LeaseEventPublisher, LeaseExpiredDetail } from './events.js';
+export { readReaperConfig } from './reaper-config.js';
+export type { ReaperConfig } from './reaper-config.js';

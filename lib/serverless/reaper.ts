@@ -1,0 +1,115 @@
+/**
+ * The reaper: housekeeping and notification, never correctness. It finds held leases whose
+ * `expiresAt + skewMs` has passed through the sparse reaper index, marks each expired with a
+ * write conditional on the token and revision it read (a renewal that lands first wins), and
+ * announces each one. No timers and no Lambda here: the handler in `lambda/` and the demo drive it.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { systemClock, type Clock } from '../core/clock.js';
+import { isRetryable, LeaseStore, type IndexedLease } from '../core/lease-store.js';
+import { ReaperIndex } from '../core/schema.js';
+import { checkDurationMs, checkNonEmptyString, rejectUnknownKeys } from '../core/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { LeaseEventPublisher, LeaseExpiredDetail } from './events.js';
+
+/** Options of {@link reapExpiredLeases}. */
+export interface ReapOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** The participants' skew allowance: only leases past `expiresAt + skewMs` are reaped. */
+  readonly skewMs: number;
+  /** Where `Lease Expired` events go. @default none are sent */
+  readonly publisher?: LeaseEventPublisher;
+  /** Asked before each page and each batch of writes: true stops the run, leaving the rest for the next. */
+  readonly shouldStop?: () => boolean;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Index items read per Query. @default 100 */
+  readonly pageSize?: number;
+  /** Conditional writes in flight at once per shard. @default 10 */
+  readonly writesInFlight?: number;
+}
+
+/** What one run did. */
+export interface ReapSummary {
+  /** Expired held leases read from the index. */
+  scanned: number;
+  /** Marked expired by this run. */
+  reaped: number;
+  /** Renewed, released or taken between the read and the write: left alone. */
+  raced: number;
+  /** Writes that were throttled or lost their answer: left for the next run. */
+  skipped: number;
+  /** Events that could not be published after retries. */
+  eventsFailed: number;
+  /** Whether `shouldStop` ended the run before the index was exhausted. */
+  stoppedEarly: boolean;
+}
+
+const OPTIONS = ['client', 'tableName', 'skewMs', 'publisher', 'shouldStop', 'clock', 'pageSize', 'writesInFlight'] as const;
+
+/** Runs the reaper once over every shard of the index, in parallel. */
+export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSummary> {
+  rejectUnknownKeys('options', options, OPTIONS);
+  checkNonEmptyString('tableName', options.tableName);
+  checkDurationMs('skewMs', options.skewMs);
+  const pageSize = options.pageSize ?? 100;
+  const writesInFlight = options.writesInFlight ?? 10;
+  for (const [argument, value] of [['pageSize', pageSize], ['writesInFlight', writesInFlight]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, 'must be a positive integer');
+  }
+  const clock = options.clock ?? systemClock;
+  const shouldStop = options.shouldStop ?? (() => false);
+  const store = new LeaseStore(options.client, options.tableName);
+  const summary: ReapSummary = { scanned: 0, reaped: 0, raced: 0, skipped: 0, eventsFailed: 0, stoppedEarly: false };
+  const cutoff = clock.wallNow() - options.skewMs;
+
+  const reapShard = async (shard: number) => {
+    for await (const page of store.expiredInShard(shard, cutoff, pageSize)) {
+      summary.scanned += page.length;
+      const reaped: LeaseExpiredDetail[] = [];
+      for (let i = 0; i < page.length; i += writesInFlight) {
+        if (shouldStop()) {
+          summary.stoppedEarly = true;
+          break;
+        }
+        const batch = page.slice(i, i + writesInFlight);
+        const outcomes = await Promise.all(batch.map((lease) => markExpired(store, lease, clock)));
+        batch.forEach((lease, j) => {
+          if (outcomes[j] === 'skipped') return void summary.skipped++;
+          if (outcomes[j] === 'raced') return void summary.raced++;
+          summary.reaped++;
+          reaped.push({ name: lease.name, holderId: lease.holderId, fencingToken: lease.fencingToken, expiredAt: lease.expiresAt });
+        });
+      }
+      if (reaped.length > 0 && options.publisher) summary.eventsFailed += (await options.publisher.publish(reaped)).failed;
+      if (summary.stoppedEarly || shouldStop()) {
+        summary.stoppedEarly = true;
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: ReaperIndex.shardCount }, (_, shard) => reapShard(shard)));
+  return summary;
+}
+
+async function markExpired(store: LeaseStore, lease: IndexedLease, clock: Clock): Promise<'reaped' | 'raced' | 'skipped'> {
+  const nonce = randomUUID();
+  try {
+    const outcome = await store.markExpired({
+      name: lease.name,
+      fencingToken: lease.fencingToken,
+      revision: lease.revision,
+      nonce,
+      wallNow: clock.wallNow(),
+    });
+    // A refusal carrying our nonce is this same write, retried by the SDK after it landed.
+    return outcome.landed || outcome.current?.revision === nonce ? 'reaped' : 'raced';
+  } catch (error) {
+    if (isRetryable(error)) return 'skipped';
+    throw error;
+  }
+}
