@@ -24,6 +24,8 @@ export interface Verdict {
   readonly elections: number;
   /** Time from each fault that removed a leader to the next election, ms. */
   readonly failoverGapsMs: readonly number[];
+  /** The same, with the fault that caused each. */
+  readonly failovers: readonly { readonly fault: string; readonly worker: string; readonly gapMs: number }[];
   /** Times with no leader between consecutive tenures, ms. */
   readonly leaderlessGapsMs: readonly number[];
   readonly writesAccepted: number;
@@ -85,13 +87,13 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     if (!own) violations.push(`write accepted from ${event.worker} with token ${event.token}, which it never led with`);
   }
 
-  const failoverGapsMs: number[] = [];
+  const failovers: { fault: string; worker: string; gapMs: number }[] = [];
   for (const fault of events) {
     if (fault.kind !== 'fault' || !['kill', 'stop', 'resign'].includes(fault.fault)) continue;
     const led = tenures.find((t) => t.worker === fault.worker && t.start <= fault.t && t.end >= fault.t);
     if (!led) continue;
     const next = tenures.find((t) => t.start >= fault.t && t.token > led.token);
-    if (next) failoverGapsMs.push(next.start - fault.t);
+    if (next) failovers.push({ fault: fault.fault, worker: fault.worker, gapMs: next.start - fault.t });
   }
   const leaderlessGapsMs = tenures.slice(1).map((t, i) => Math.max(0, t.start - tenures[i]!.end));
 
@@ -100,7 +102,8 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     violations,
     tenures,
     elections: tenures.length,
-    failoverGapsMs,
+    failoverGapsMs: failovers.map((f) => f.gapMs),
+    failovers,
     leaderlessGapsMs,
     writesAccepted,
     writesRejected,

@@ -25,6 +25,7 @@ describe('the history checker', () => {
     expect(verdict.violations).toEqual([]);
     expect(verdict).toMatchObject({ ok: true, elections: 3, writesAccepted: 2, writesRejected: 1 });
     expect(verdict.failoverGapsMs).toEqual([1_200]);
+    expect(verdict.failovers).toEqual([{ fault: 'kill', worker: 'w1', gapMs: 1_200 }]);
     expect(verdict.leaderlessGapsMs).toEqual([1_200, 100]);
     expect(verdict.tenures.at(-1)).toMatchObject({ worker: 'w3', end: 3_000, endedBy: 'run ended' });
   });

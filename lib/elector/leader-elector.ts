@@ -65,7 +65,11 @@ export interface LeaderElectorEvents {
   deposed: [{ fencingToken: number; reason: LeaseLossReason }];
   /** The leader changed as this node sees it (`undefined`: nobody leads). */
   leader: [LeaderInfo | undefined];
-  /** A campaign or renewal failed in a way worth knowing (it is retried). */
+  /**
+   * A campaign or renewal failed in a way worth knowing (it is retried), or the leader callback
+   * threw. Unlike a plain EventEmitter, an elector with no `error` listener does not crash the
+   * process: the error is dropped.
+   */
   error: [Error];
 }
 
@@ -193,7 +197,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         await sleep(clock, Math.min(Math.max(takeableInMs, 1) + jitter, this.followerWakeMs), this.closing.signal);
       } catch (error) {
         if (this.closing.signal.aborted) break;
-        this.emit('error', error as Error);
+        this.report(error);
         await sleep(clock, Math.min(backoffMs(failures++, clock) * 4, this.followerWakeMs), this.closing.signal).catch(() => {});
       }
     }
@@ -223,7 +227,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     const working = Promise.resolve()
       .then(() => lead(leadership))
       .catch(async (error: unknown) => {
-        this.emit('error', error as Error);
+        // A callback that stops because its own lease was lost is doing the right thing.
+        const lostThisLease = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
+        if (!lostThisLease) this.report(error);
         await lease.release().catch(() => {});
       });
     await ended;
@@ -246,9 +252,14 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       } catch (error) {
         this.metrics.count('RenewFailed');
         // A lost lease has already aborted its signal; anything else is retried next tick.
-        if (!(error instanceof LeaseLostError)) this.emit('error', error as Error);
+        if (!(error instanceof LeaseLostError)) this.report(error);
       }
     }
+  }
+
+  /** Node's EventEmitter throws an `error` nobody listens to; a background failure must not crash the host. */
+  private report(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 
   private selfInfo(lease: Lease): LeaderInfo {
