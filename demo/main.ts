@@ -103,7 +103,20 @@ function startWorker(): void {
   });
 }
 
+/** A worker can exit between a check and a send: a closed channel is not the controller's crash. */
+function tell(child: ChildProcess, message: ControllerMessage): void {
+  if (child.connected) child.send(message, () => {});
+}
+
 const faults = ['kill', 'stop', 'resign'] as const;
+const pending = new Set<NodeJS.Timeout>();
+const later = (action: () => void, ms: number) => {
+  const timer = setTimeout(() => {
+    pending.delete(timer);
+    action();
+  }, ms);
+  pending.add(timer);
+};
 let nextFault = 0;
 function injectFault(): void {
   const leader = workers.find((w) => w.leading && w.condition === 'running');
@@ -115,17 +128,17 @@ function injectFault(): void {
     child.kill('SIGKILL');
     leader.condition = 'killed';
     leader.leading = false;
-    setTimeout(startWorker, 1_000); // a replacement joins, as an orchestrator would start one
+    later(startWorker, 1_000); // a replacement joins, as an orchestrator would start one
   } else if (fault === 'stop') {
     child.kill('SIGSTOP');
     leader.condition = 'stopped';
-    setTimeout(() => {
+    later(() => {
       record({ t: historyNow(), worker: leader.name, kind: 'fault', fault: 'cont' });
       leader.condition = 'running';
       child.kill('SIGCONT');
     }, leaseMs + skewMs + 1_500);
   } else {
-    child.send({ type: 'resign' } satisfies ControllerMessage);
+    tell(child, { type: 'resign' });
   }
 }
 
@@ -144,12 +157,13 @@ await new Promise<void>((resolve) => {
 const runEnd = historyNow();
 clearInterval(faulting);
 clearInterval(drawing);
+for (const timer of pending) clearTimeout(timer);
 await reaper.stop();
 await Promise.all(
   [...children.entries()].map(async ([name, child]) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGCONT');
-    child.send({ type: 'stop' } satisfies ControllerMessage);
+    tell(child, { type: 'stop' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const timeout = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;

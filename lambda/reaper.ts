@@ -18,8 +18,10 @@ const SAFETY_MARGIN_MS = 3_000;
 
 // Checked at cold start: a misconfigured function fails its first invocation with the reason.
 const config = readReaperConfig(process.env);
-const logger = new Logger({ serviceName: 'leasehold-reaper' });
-const metrics = new Metrics({ namespace: 'Leasehold', serviceName: 'leasehold-reaper' });
+// Service name from POWERTOOLS_SERVICE_NAME, which the construct sets to the table's name: each
+// table's reaper writes its own metric series, so one stack's alarms never fire on another's.
+const logger = new Logger();
+const metrics = new Metrics({ namespace: 'Leasehold' });
 const dynamodb = new DynamoDBClient({});
 const publisher = eventBridgePublisher({ client: new EventBridgeClient({}), eventBusName: config.eventBusName });
 
@@ -35,6 +37,7 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
   });
   metrics.addMetric('LeasesReaped', MetricUnit.Count, summary.reaped);
   metrics.addMetric('ReapRaces', MetricUnit.Count, summary.raced);
+  if (summary.reaped > 0) metrics.addMetric('LeaderlessMs', MetricUnit.Milliseconds, summary.longestLeaderlessMs);
   metrics.addMetric('ReaperDurationMs', MetricUnit.Milliseconds, performance.now() - started);
   if (summary.eventsFailed > 0) metrics.addMetric('ReapEventsFailed', MetricUnit.Count, summary.eventsFailed);
   metrics.publishStoredMetrics();

@@ -26,7 +26,9 @@ describe('the demo (npm start)', () => {
       process.execPath,
       ['--import', 'tsx', 'demo/main.ts', '--duration', '16s', '--fault-every', '3s', '--out', out],
       { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 90_000 },
-    );
+    ).catch((error: { code?: number; stdout?: string; stderr?: string }) => {
+      throw new Error(`demo exited with ${error.code}\n${error.stdout}\n${error.stderr}`);
+    });
     console.log(stdout.slice(stdout.indexOf('verdict:')));
     expect(stdout).toContain('verdict: SAFE: every check held');
     const verdict = JSON.parse(readFileSync(join(out, 'verdict.json'), 'utf8')) as Verdict;

@@ -45,6 +45,11 @@ export interface ReapSummary {
   skipped: number;
   /** Events that could not be published after retries. */
   eventsFailed: number;
+  /**
+   * The longest a reaped lease had been past its `expiresAt` when marked, ms (0 if none): how
+   * long a name went with no live holder and nobody taking over.
+   */
+  longestLeaderlessMs: number;
   /** Whether `shouldStop` ended the run before the index was exhausted. */
   stoppedEarly: boolean;
 }
@@ -64,7 +69,7 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
   const clock = options.clock ?? systemClock;
   const shouldStop = options.shouldStop ?? (() => false);
   const store = new LeaseStore(options.client, options.tableName);
-  const summary: ReapSummary = { scanned: 0, reaped: 0, raced: 0, skipped: 0, eventsFailed: 0, stoppedEarly: false };
+  const summary: ReapSummary = { scanned: 0, reaped: 0, raced: 0, skipped: 0, eventsFailed: 0, longestLeaderlessMs: 0, stoppedEarly: false };
   const cutoff = clock.wallNow() - options.skewMs;
 
   const reapShard = async (shard: number) => {
@@ -82,6 +87,7 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
           if (outcomes[j] === 'skipped') return void summary.skipped++;
           if (outcomes[j] === 'raced') return void summary.raced++;
           summary.reaped++;
+          summary.longestLeaderlessMs = Math.max(summary.longestLeaderlessMs, clock.wallNow() - lease.expiresAt);
           reaped.push({ name: lease.name, holderId: lease.holderId, fencingToken: lease.fencingToken, expiredAt: lease.expiresAt });
         });
       }
