@@ -1,0 +1,56 @@
+/**
+ * The IAM actions each role needs, kept in one place so grants and reviews read the same list.
+ * Each list is the smallest that lets its role work: adding an action here widens every grant.
+ *
+ * @module
+ */
+
+/**
+ * Item actions of a lease holder (`LeaseClient`, the elector, the Lambda singleton): a consistent
+ * `GetItem` to read a lease, `UpdateItem` for acquire, renew and release (all conditional writes),
+ * and `ConditionCheckItem` so a holder can guard a write elsewhere with its lease in one
+ * `TransactWriteItems` (fenced writes). All of them carry the lease name as partition key, so
+ * `dynamodb:LeadingKeys` can scope them to names.
+ */
+export const ACQUIRE_ITEM_ACTIONS: readonly string[] = [
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+/**
+ * Table actions that carry no item key: `verifyLeaseTable` checks the key schema and index with
+ * `DescribeTable`. Granted without a `dynamodb:LeadingKeys` condition, because the key is absent.
+ */
+export const TABLE_METADATA_ACTIONS: readonly string[] = ['dynamodb:DescribeTable'];
+
+/**
+ * Read-only actions of an observer (dashboards, the CLI, `LeaseClient.describe`): read one lease,
+ * read many, and list them through the table or the reaper index.
+ */
+export const OBSERVE_ACTIONS: readonly string[] = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:DescribeTable',
+];
+
+/**
+ * Stream actions of an observer, granted only when the table has a stream (lease watchers). The
+ * stream ARN comes from `DescribeTable`, so `ListStreams` (which IAM cannot scope) is not needed.
+ */
+export const OBSERVE_STREAM_ACTIONS: readonly string[] = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+];
+
+/** The reaper finds held leases through the sparse reaper index, and only there. */
+export const REAPER_INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
+
+/** The reaper marks an expired lease with one conditional write on the table. */
+export const REAPER_TABLE_ACTIONS: readonly string[] = ['dynamodb:UpdateItem'];
+
+/** The reaper publishes one `Lease Expired` event per reaped lease. */
+export const REAPER_BUS_ACTIONS: readonly string[] = ['events:PutEvents'];

@@ -1,0 +1,23 @@
+/**
+ * AWS CDK constructs for leasehold: the lease table, the reaper, and `LeaderElection`, which
+ * combines them with grants and alarms. Exposed as `leasehold/cdk`, apart from the root export,
+ * so that using the library does not load aws-cdk-lib.
+ *
+ * @packageDocumentation
+ */
+export { LeaseTable } from './lease-table.js';
+export type { LeaseTableProps, GrantAcquireOptions } from './lease-table.js';
+export { LeaseReaper } from './lease-reaper.js';
+export type { LeaseReaperOptions, LeaseReaperProps } from './lease-reaper.js';
+export { LeaderElection } from './leader-election.js';
+export type { LeaderElectionProps } from './leader-election.js';
+export {
+  ACQUIRE_ITEM_ACTIONS,
+  TABLE_METADATA_ACTIONS,
+  OBSERVE_ACTIONS,
+  OBSERVE_STREAM_ACTIONS,
+  REAPER_INDEX_ACTIONS,
+  REAPER_TABLE_ACTIONS,
+  REAPER_BUS_ACTIONS,
+} from './actions.js';
+export { REAPER_METRICS_NAMESPACE, ReaperMetric } from './metrics.js';

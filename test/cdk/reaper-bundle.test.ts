@@ -1,0 +1,227 @@
+/**
+ * The reaper exactly as `cdk deploy` ships it: the `.mjs` file NodejsFunction bundled into the
+ * cloud assembly, with the environment the construct gives it, invoked in-process with a
+ * scheduled event against each local DynamoDB, publishing to moto's EventBridge.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateArchiveCommand, DescribeArchiveCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseReaper, REAPER_METRICS_NAMESPACE, ReaperMetric } from '../../lib/cdk/index.js';
+import { ManualClock } from '../../lib/core/clock.js';
+import { LeaseClient } from '../../lib/core/lease-client.js';
+import { createLeaseTable } from '../../lib/core/table.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../scripts/local-aws.js';
+import { backends, clientFor, uniqueTableName } from '../support/backends.js';
+
+/** One name on every backend: the bundle's environment is synthesized once. */
+const TABLE_NAME = uniqueTableName('reaper-bundle');
+
+type Handler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
+
+interface Bundle {
+  /** The bundled handler file in the cloud assembly. */
+  readonly file: string;
+  /** The function's environment as synthesized. */
+  readonly environment: Record<string, string>;
+}
+
+interface SynthesizedFunction {
+  readonly Type: string;
+  readonly Properties: { Code: { S3Key: string }; Environment: { Variables: Record<string, unknown> } };
+}
+
+/** Synthesizes a LeaseReaper with bundling on and finds its asset in the cloud assembly. */
+function bundleReaper(outdir: string): Bundle {
+  const app = new App({ outdir, builtinCloudFormationValidation: false });
+  const stack = new Stack(app, 'Bundle');
+  new LeaseReaper(stack, 'Reaper', { table: dynamodb.Table.fromTableName(stack, 'Leases', TABLE_NAME) });
+  const template = app.synth().getStackByName('Bundle').template as { Resources: Record<string, SynthesizedFunction> };
+  const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function');
+  if (!fn) throw new Error('no function in the synthesized template');
+  const assetHash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
+  const variables = fn.Properties.Environment.Variables;
+  // Everything but the bus is a literal here; the default bus's name is `default` either way.
+  const environment = Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)]));
+  return { file: join(outdir, `asset.${assetHash}`, 'index.mjs'), environment };
+}
+
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString(),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/leasehold-reaper`],
+    detail: {},
+  };
+}
+
+function lambdaContext(remainingMs: number): Context {
+  const deadline = performance.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'leasehold-reaper',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leasehold-reaper`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/leasehold-reaper',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - performance.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** Runs `fn` with `env` set and stdout captured; restores both. */
+async function withEnvironment<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; stdout: string }> {
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  const write = process.stdout.write.bind(process.stdout);
+  let stdout = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    return { result: await fn(), stdout };
+  } finally {
+    process.stdout.write = write;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/** An embedded-metric-format document: metric and dimension values are top-level keys. */
+interface EmfDocument {
+  readonly _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  readonly [key: string]: unknown;
+}
+
+/** The embedded-metric-format documents in captured output. */
+function emfDocuments(stdout: string): EmfDocument[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes('"CloudWatchMetrics"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+}
+
+// DynamoDB servers on loopback only: a real endpoint would need real EventBridge credentials too.
+const localBackends = backends().filter((backend) => backend.name !== 'endpoint');
+
+describe('the bundled reaper from cdk.out', () => {
+  let outdir: string;
+  let bundle: Bundle;
+  let moto: LocalAws;
+  let events: EventBridgeClient;
+
+  beforeAll(async () => {
+    outdir = mkdtempSync(join(tmpdir(), 'leasehold-bundle-'));
+    bundle = bundleReaper(outdir);
+    moto = await startMoto();
+    events = new EventBridgeClient(moto.clientConfig);
+  }, 120_000);
+
+  afterAll(async () => {
+    events?.destroy();
+    await moto?.stop();
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('is a single ES module file with a source map', () => {
+    expect(existsSync(bundle.file)).toBe(true);
+    expect(existsSync(`${bundle.file}.map`)).toBe(true);
+  });
+
+  describe.each(localBackends)('on $name', (backend) => {
+    const dead = `dead-${backend.name}`;
+    const live = `live-${backend.name}`;
+    const archive = `reaped-${backend.name}`;
+    let client: DynamoDBClient;
+    let observer: LeaseClient;
+    let deadToken: number | undefined;
+    let run: { result: unknown; stdout: string };
+
+    beforeAll(async () => {
+      client = clientFor(backend);
+      await createLeaseTable(client, TABLE_NAME);
+      // An hour in the past on the wall clock: this lease expired long ago.
+      const past = new ManualClock({ wallStart: Date.now() - 3_600_000 });
+      const deadHolder = new LeaseClient({ tableName: TABLE_NAME, client, clock: past, holderId: 'dead-holder' });
+      deadToken = (await deadHolder.tryAcquire(dead, { leaseMs: 10_000 }))?.fencingToken;
+      // Now on the wall clock, with timers that never fire: this one stays held throughout.
+      const now = new ManualClock({ wallStart: Date.now() });
+      observer = new LeaseClient({ tableName: TABLE_NAME, client, clock: now, holderId: 'live-holder' });
+      await observer.tryAcquire(live, { leaseMs: 600_000 });
+      await events.send(
+        new CreateArchiveCommand({
+          ArchiveName: archive,
+          EventSourceArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/default`,
+          EventPattern: JSON.stringify({ source: ['leasehold'], 'detail-type': ['Lease Expired'] }),
+        }),
+      );
+      const env = {
+        ...bundle.environment,
+        AWS_ENDPOINT_URL_DYNAMODB: backend.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
+        AWS_ACCESS_KEY_ID: moto.clientConfig.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: moto.clientConfig.credentials.secretAccessKey,
+        AWS_REGION: LOCAL_REGION,
+      };
+      run = await withEnvironment(env, async () => {
+        // A fresh module instance per backend: the handler reads its configuration at cold start.
+        const { handler } = (await import(`${pathToFileURL(bundle.file).href}?backend=${backend.name}`)) as { handler: Handler };
+        return handler(scheduledEvent(), lambdaContext(25_000));
+      });
+    }, 60_000);
+
+    afterAll(() => client?.destroy());
+
+    it('reports one lease reaped and no event lost', () => {
+      expect(run.result).toMatchObject({ reaped: 1, raced: 0, eventsFailed: 0, stoppedEarly: false });
+    });
+
+    it('marks the expired lease expired, keeping its fencing token', async () => {
+      expect(deadToken).toBeDefined();
+      expect(await observer.describe(dead)).toMatchObject({ state: 'expired', holderId: 'dead-holder', fencingToken: deadToken });
+    });
+
+    it('leaves the live lease held', async () => {
+      expect(await observer.describe(live)).toMatchObject({ state: 'held', holderId: 'live-holder' });
+    });
+
+    it('publishes one Lease Expired event to the default bus', async () => {
+      expect(await events.send(new DescribeArchiveCommand({ ArchiveName: archive }))).toMatchObject({ EventCount: 1 });
+    });
+
+    /** The reaper's metrics document of this run. */
+    const reaperMetrics = () =>
+      emfDocuments(run.stdout).find((doc) =>
+        doc._aws.CloudWatchMetrics.some((set) => set.Metrics.some((metric) => metric.Name === ReaperMetric.leasesReaped)),
+      );
+
+    it('emits LeasesReaped where the alarms read it: the Leasehold namespace, the table as service', () => {
+      const [metricSet] = reaperMetrics()?._aws.CloudWatchMetrics ?? [];
+      expect(metricSet).toMatchObject({ Namespace: REAPER_METRICS_NAMESPACE, Dimensions: [['service']] });
+      expect(reaperMetrics()).toMatchObject({ service: TABLE_NAME, [ReaperMetric.leasesReaped]: 1 });
+    });
+
+    it('emits LeaderlessMs: how long the reaped lease had gone without a holder (about an hour here)', () => {
+      expect(reaperMetrics()?.[ReaperMetric.leaderlessMs]).toBeGreaterThanOrEqual(3_600_000 - 10_000);
+    });
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Stacks for template tests: Lambda bundling and CloudFormation's built-in template validation
+ * are off (they are what makes a synth slow, and neither is under test here), and every cloud
+ * assembly goes to a temporary folder the test removes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterEach } from 'vitest';
+
+const outdirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh app and stack whose assembly is cleaned up after the test. */
+export function testStack(props: StackProps = {}): Stack {
+  const outdir = mkdtempSync(join(tmpdir(), 'leasehold-cdk-'));
+  outdirs.push(outdir);
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  return new Stack(app, 'Test', props);
+}
+
+/** The stack's synthesized template. */
+export function templateOf(stack: Stack): Template {
+  return Template.fromStack(stack);
+}
