@@ -7,6 +7,7 @@
 export { LeaseClient } from './core/lease-client.js';
 export type { LeaseClientOptions, AcquireOptions, WaitingAcquireOptions, LeaseDescription } from './core/lease-client.js';
 export { Lease } from './core/lease.js';
+export type { StandbySlot } from './core/lease-store.js';
 export type { RenewOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
 export type { FencedItems, FencingCondition } from './core/fencing.js';
@@ -14,7 +15,15 @@ export * from './elector/index.js';
 export * from './serverless/index.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';
 export type { CreateLeaseTableOptions } from './core/table.js';
-export { LeaseAttribute, ReaperIndex, reapShardOf, MAX_LEASE_NAME_BYTES, MAX_ITEM_BYTES } from './core/schema.js';
+export {
+  LeaseAttribute,
+  ReaperIndex,
+  reapShardOf,
+  MAX_LEASE_NAME_BYTES,
+  MAX_ITEM_BYTES,
+  MAX_STANDBY_SLOTS,
+  standbySlotAttribute,
+} from './core/schema.js';
 export type { StoredLeaseState } from './core/schema.js';
 export { systemClock, ManualClock, sleep } from './core/clock.js';
 export type { Clock, TimerHandle } from './core/clock.js';

@@ -39,6 +39,9 @@ describe('LeaderElector configuration', () => {
     ['a renew interval the drift allowance eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 995 }],
     ['a negative lock delay', 'lockDelayMs', { lockDelayMs: -1 }],
     ['a zero follower wake-up', 'followerWakeMs', { followerWakeMs: 0 }],
+    ['more standbys than there are slots', 'standbys', { standbys: 9 }],
+    ['a fractional standby count', 'standbys', { standbys: 1.5 }],
+    ['a zero idle wake-up', 'idleWakeMs', { idleWakeMs: 0 }],
     ['an unknown option', 'options.renewMs', { renewMs: 5 }],
   ];
   it.each(rules)('rejects %s (%s)', (_what, argument, override) => {
@@ -48,7 +51,7 @@ describe('LeaderElector configuration', () => {
 
   it('defaults to renewing every third of a 10 s lease and waking followers every half lease', () => {
     const elector = new LeaderElector({ leases, name: 'x' });
-    expect(elector).toMatchObject({ leaseMs: 10_000, renewEveryMs: 10_000 / 3, followerWakeMs: 5_000, lockDelayMs: 0 });
+    expect(elector).toMatchObject({ leaseMs: 10_000, renewEveryMs: 10_000 / 3, followerWakeMs: 5_000, lockDelayMs: 0, standbys: 2, idleWakeMs: 40_000 });
   });
 });
 
@@ -153,6 +156,39 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     await delay(1_000);
     expect(a.isLeader).toBe(false);
     expect(seenA.elected).toHaveLength(1);
+  });
+
+  it('lets only the configured number of followers stand by, each in its own slot', async () => {
+    const name = fresh();
+    const electors = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => electorFor(name, id, { standbys: 2 }));
+    electors.forEach(campaign);
+    await until(() => electors.some((e) => e.isLeader));
+    await delay(500);
+    const stored = await new LeaseClient({ tableName, client: admin }).describe(name);
+    const live = stored!.standbys.filter((s) => s.until > Date.now());
+    expect(live.map((s) => s.slot).sort()).toEqual([0, 1]);
+    expect(new Set(live.map((s) => s.holderId)).size).toBe(2);
+    expect(live.map((s) => s.holderId)).not.toContain(stored!.holderId);
+  });
+
+  it('still elects a follower that is not a standby when the leader and every standby vanish', async () => {
+    const name = fresh();
+    let down = false;
+    const cut = clientFor(backend);
+    cutOff(cut, () => down);
+    const leader = electorFor(name, 'leader', { standbys: 1, idleWakeMs: 300 }, cut);
+    campaign(leader);
+    await until(() => leader.isLeader);
+    const standby = electorFor(name, 'standby', { standbys: 1, idleWakeMs: 300 }, cut);
+    campaign(standby);
+    await delay(300);
+    const idle = electorFor(name, 'idle', { standbys: 1, idleWakeMs: 300 });
+    campaign(idle);
+    await delay(300);
+    down = true;
+    await until(() => idle.isLeader, 15_000);
+    expect(leader.isLeader || standby.isLeader).toBe(false);
+    down = false;
   });
 
   it('runs independent elections for different names in one process', async () => {

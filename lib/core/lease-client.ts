@@ -10,7 +10,8 @@ import { sleep, systemClock, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
 import { Lease, snapshot, type LeaseRuntime } from './lease.js';
-import { isRetryable, LeaseStore, type LeaseRecord } from './lease-store.js';
+import { isRetryable, LeaseStore, type LeaseRecord, type StandbySlot } from './lease-store.js';
+import { MAX_STANDBY_SLOTS } from './schema.js';
 import {
   checkData,
   checkDurationMs,
@@ -85,6 +86,8 @@ export interface LeaseDescription {
   /** Changes on every write; an unchanged revision means no renewal happened. */
   readonly revision: string;
   readonly data: Record<string, unknown> | undefined;
+  /** Followers registered as standbys (see `LeaderElector`). */
+  readonly standbys: readonly StandbySlot[];
 }
 
 /** What a failed acquisition learned, so a waiting caller can sleep until the lease can first be taken. */
@@ -208,6 +211,26 @@ export class LeaseClient {
     return { lease: record && this.described(record), takeableInMs: record?.state === 'held' ? retryInMs : 0 };
   }
 
+  /**
+   * Registers this client in standby slot `slot` of a lease until `untilMs` from now (wall
+   * clock), if the slot is free, lapsed or already ours. One conditional write; never changes
+   * who holds the lease or its revision. Returns whether it is ours now.
+   */
+  async claimStandby(name: string, slot: number, untilMs: number): Promise<boolean> {
+    checkLeaseName(name);
+    checkSlot(slot);
+    checkDurationMs('untilMs', untilMs, { exclusiveMin: true, max: Number.MAX_SAFE_INTEGER });
+    const wallNow = this.clock.wallNow();
+    return this.store.claimStandby({ name, slot, holderId: this.holderId, until: wallNow + untilMs, wallNow });
+  }
+
+  /** Gives up standby slot `slot` if this client has it. */
+  async releaseStandby(name: string, slot: number): Promise<void> {
+    checkLeaseName(name);
+    checkSlot(slot);
+    await this.store.releaseStandby({ name, slot, holderId: this.holderId });
+  }
+
   /** Every lease in the table, by a paginated Scan: for operators and tools, not hot paths. */
   async *list(): AsyncGenerator<LeaseDescription> {
     for await (const page of this.store.scan()) yield* page.map((record) => this.described(record));
@@ -322,5 +345,11 @@ export class LeaseClient {
     const untilTakeable = Math.min(byWallClock, byObservation);
     // Both conditions are strict inequalities: wait one ms past the boundary.
     return { current, retryInMs: untilTakeable < 0 ? 0 : untilTakeable + 1 };
+  }
+}
+
+function checkSlot(slot: number): void {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_STANDBY_SLOTS) {
+    throw new InvalidArgumentError('slot', `must be a whole number from 0 to ${MAX_STANDBY_SLOTS - 1}`);
   }
 }

@@ -25,7 +25,14 @@ import {
   TableNotFoundError,
   TableSchemaMismatchError,
 } from './errors.js';
-import { LeaseAttribute as A, ReaperIndex, reapShardOf, type StoredLeaseState } from './schema.js';
+import {
+  LeaseAttribute as A,
+  MAX_STANDBY_SLOTS,
+  ReaperIndex,
+  reapShardOf,
+  standbySlotAttribute,
+  type StoredLeaseState,
+} from './schema.js';
 
 /** A lease item as stored. */
 export interface LeaseRecord {
@@ -39,6 +46,16 @@ export interface LeaseRecord {
   readonly acquiredAt: number;
   readonly updatedAt: number;
   readonly data: Record<string, unknown> | undefined;
+  /** Followers registered as standbys, by slot. */
+  readonly standbys: readonly StandbySlot[];
+}
+
+/** A follower registered in a standby slot of a lease, until a wall-clock time. */
+export interface StandbySlot {
+  readonly slot: number;
+  readonly holderId: string;
+  /** Wall-clock epoch ms. */
+  readonly until: number;
 }
 
 /** What the reaper index holds of a lease: enough to mark it expired and announce it. */
@@ -329,6 +346,53 @@ export class LeaseStore {
   }
 
   /**
+   * Puts `holderId` in standby slot `slot` until `until`, if the slot is free, lapsed, or already
+   * its own, and only on an existing lease item (a standby for a lease nobody ever took would
+   * create an item no acquisition condition could pass). Leaves revision and state alone.
+   */
+  claimStandby(request: { name: string; slot: number; holderId: string; until: number; wallNow: number }): Promise<boolean> {
+    return this.standbyWrite(request.name, {
+      UpdateExpression: 'SET #slot = :claim',
+      ConditionExpression:
+        'attribute_exists(#fencingToken) AND (attribute_not_exists(#slot) OR #slot.#until < :wallNow OR #slot.#holderId = :holderId)',
+      ExpressionAttributeNames: {
+        '#slot': standbySlotAttribute(request.slot),
+        '#until': 'until',
+        '#holderId': 'holderId',
+        '#fencingToken': A.fencingToken,
+      },
+      ExpressionAttributeValues: {
+        ':claim': { holderId: request.holderId, until: request.until },
+        ':wallNow': request.wallNow,
+        ':holderId': request.holderId,
+      },
+    });
+  }
+
+  /** Empties standby slot `slot` if `holderId` has it. */
+  releaseStandby(request: { name: string; slot: number; holderId: string }): Promise<boolean> {
+    return this.standbyWrite(request.name, {
+      UpdateExpression: 'REMOVE #slot',
+      ConditionExpression: '#slot.#holderId = :holderId',
+      ExpressionAttributeNames: { '#slot': standbySlotAttribute(request.slot), '#holderId': 'holderId' },
+      ExpressionAttributeValues: { ':holderId': request.holderId },
+    });
+  }
+
+  private async standbyWrite(
+    name: string,
+    input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
+    try {
+      await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: name }, ...input }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw translateError(error, this.tableName, name);
+    }
+  }
+
+  /**
    * Reads one lease item: strongly consistent by default; an eventually consistent read costs
    * half as much and is enough for deciding when to try, since every write re-checks the item.
    */
@@ -390,7 +454,17 @@ function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
     acquiredAt: Number(item[A.acquiredAt]),
     updatedAt: Number(item[A.updatedAt]),
     data: item[A.data] as Record<string, unknown> | undefined,
+    standbys: standbysOf(item),
   };
+}
+
+function standbysOf(item: Record<string, unknown>): StandbySlot[] {
+  const slots: StandbySlot[] = [];
+  for (let slot = 0; slot < MAX_STANDBY_SLOTS; slot++) {
+    const value = item[standbySlotAttribute(slot)] as { holderId?: unknown; until?: unknown } | undefined;
+    if (value) slots.push({ slot, holderId: String(value.holderId), until: Number(value.until) });
+  }
+  return slots;
 }
 
 const THROTTLING = new Set([

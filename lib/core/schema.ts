@@ -34,6 +34,15 @@ export const LeaseAttribute = {
   reapShard: 'reapShard',
 } as const;
 
+/**
+ * Standby slots: followers register on the lease item so that only a bounded number watch it
+ * closely (see `LeaderElector`). Slot `i` is the top-level attribute `standby<i>`, a map
+ * `{ holderId, until }` (wall-clock epoch ms). Writing a slot never changes the lease's revision,
+ * so it never restarts anyone's observed-unchanged wait.
+ */
+export const MAX_STANDBY_SLOTS = 8;
+export const standbySlotAttribute = (slot: number): string => `standby${slot}`;
+
 /** The states a stored lease item can be in. */
 export type StoredLeaseState = 'held' | 'released' | 'expired';
 

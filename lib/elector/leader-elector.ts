@@ -11,6 +11,7 @@ import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/er
 import type { Lease } from '../core/lease.js';
 import { LeaseClient, type LeaseDescription } from '../core/lease-client.js';
 import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
+import { MAX_STANDBY_SLOTS } from '../core/schema.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { noMetrics, type ElectionMetrics } from './metrics.js';
 
@@ -35,6 +36,19 @@ export interface LeaderElectorOptions {
    * can first expire. @default leaseMs / 2
    */
   readonly followerWakeMs?: number;
+  /**
+   * How many followers watch the lease closely (waking when it can first expire, and every
+   * `followerWakeMs`). The others register nowhere and look only every `idleWakeMs`, claiming a
+   * standby slot when one is free or lapsed: so 50 followers cost the table about what a few do.
+   * Standby choice affects only who takes over and how fast, never safety. 0 makes every
+   * follower watch closely. @default 2
+   */
+  readonly standbys?: number;
+  /**
+   * How often a follower that is not a standby looks (one eventually consistent read). Bounds
+   * failover only when the leader and every standby fail together. @default 4 × leaseMs
+   */
+  readonly idleWakeMs?: number;
   /** Payload stored with the lease while this node leads (its address, version, ...). */
   readonly data?: Record<string, unknown>;
   /** Where to report metrics. @default none */
@@ -73,7 +87,10 @@ export interface LeaderElectorEvents {
   error: [Error];
 }
 
-const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'data', 'metrics'] as const;
+const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
+
+/** A standby slot lasts this many leases and is refreshed when half of it is left. */
+const STANDBY_LEASES = 10;
 
 /**
  * Campaigns for one lease and runs a callback each time it wins. One `run` per elector.
@@ -87,6 +104,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   readonly renewEveryMs: number;
   readonly lockDelayMs: number;
   readonly followerWakeMs: number;
+  readonly standbys: number;
+  readonly idleWakeMs: number;
   private readonly leases: LeaseClient;
   private readonly data: Record<string, unknown> | undefined;
   private readonly metrics: ElectionMetrics;
@@ -96,6 +115,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
   private running = false;
+  private standbySlot: number | undefined;
 
   constructor(options: LeaderElectorOptions) {
     super();
@@ -117,6 +137,12 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     checkDurationMs('lockDelayMs', this.lockDelayMs);
     this.followerWakeMs = options.followerWakeMs ?? this.leaseMs / 2;
     checkDurationMs('followerWakeMs', this.followerWakeMs, { exclusiveMin: true });
+    this.standbys = options.standbys ?? 2;
+    if (!Number.isInteger(this.standbys) || this.standbys < 0 || this.standbys > MAX_STANDBY_SLOTS) {
+      throw new InvalidArgumentError('standbys', `must be a whole number from 0 to ${MAX_STANDBY_SLOTS}`);
+    }
+    this.idleWakeMs = options.idleWakeMs ?? this.leaseMs * 4;
+    checkDurationMs('idleWakeMs', this.idleWakeMs, { exclusiveMin: true });
     this.leases = options.leases;
     this.name = options.name;
     this.data = options.data;
@@ -163,10 +189,10 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     await lease.release();
   }
 
-  /** Stops campaigning and resigns if leading. */
+  /** Stops campaigning, resigns if leading, and frees its standby slot. */
   async close(): Promise<void> {
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
-    await this.current?.release();
+    await Promise.all([this.current?.release(), this.leaveStandby()]);
   }
 
   private async campaign(): Promise<Lease | undefined> {
@@ -185,16 +211,21 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
           const lease = await this.leases.tryAcquire(this.name, { leaseMs: this.leaseMs, ...(this.data && { data: this.data }) });
           if (lease) {
             this.metrics.duration('TimeToElectMs', clock.monotonicNow() - started);
+            await this.leaveStandby();
             return lease;
           }
           lostRace = true;
           continue;
         }
         failures = 0;
-        // Sleep until the lease can first be taken (all followers wake then: the jitter spreads
-        // their writes), but no longer than followerWakeMs so a resign is noticed.
-        const jitter = clock.random() * Math.min(100, this.followerWakeMs / 10);
-        await sleep(clock, Math.min(Math.max(takeableInMs, 1) + jitter, this.followerWakeMs), this.closing.signal);
+        if (await this.watchesClosely(current)) {
+          // Sleep until the lease can first be taken (the jitter spreads the standbys' writes),
+          // but no longer than followerWakeMs so a resign is noticed.
+          const jitter = clock.random() * Math.min(100, this.followerWakeMs / 10);
+          await sleep(clock, Math.min(Math.max(takeableInMs, 1) + jitter, this.followerWakeMs), this.closing.signal);
+        } else {
+          await sleep(clock, this.idleWakeMs * (0.75 + clock.random() / 2), this.closing.signal);
+        }
       } catch (error) {
         if (this.closing.signal.aborted) break;
         this.report(error);
@@ -202,6 +233,37 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Whether this follower watches the lease closely: it holds a standby slot (claiming a free or
+   * lapsed one if it can, refreshing its own when half is used), or standbys are off.
+   */
+  private async watchesClosely(current: LeaseDescription | undefined): Promise<boolean> {
+    if (this.standbys === 0 || !current) return true;
+    const now = this.leases.clock.wallNow();
+    const live = current.standbys.filter((s) => s.slot < this.standbys && s.until > now);
+    const standbyMs = this.leaseMs * STANDBY_LEASES;
+    const mine = live.find((s) => s.holderId === this.leases.holderId);
+    if (mine) {
+      this.standbySlot = mine.slot;
+      if (mine.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, mine.slot, standbyMs);
+      return true;
+    }
+    const free = Array.from({ length: this.standbys }, (_, slot) => slot).filter((slot) => !live.some((s) => s.slot === slot));
+    this.standbySlot = undefined;
+    if (free.length === 0) return false;
+    const slot = free[Math.floor(this.leases.clock.random() * free.length)]!;
+    if (!(await this.leases.claimStandby(this.name, slot, standbyMs))) return false;
+    this.standbySlot = slot;
+    return true;
+  }
+
+  /** A new leader's slot would otherwise sit unused for up to STANDBY_LEASES leases. */
+  private async leaveStandby(): Promise<void> {
+    const slot = this.standbySlot;
+    this.standbySlot = undefined;
+    if (slot !== undefined) await this.leases.releaseStandby(this.name, slot).catch(() => {});
   }
 
   private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {
