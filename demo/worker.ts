@@ -82,16 +82,18 @@ await elector.run(async ({ lease, signal }) => {
     });
   });
   while (!signal.aborted) {
+    const sentAt = historyNow();
     const accepted = await appendToLedger(lease).catch((error: unknown) => {
       if (error instanceof LeaseLostError) return undefined; // noticed the loss before sending
       throw error;
     });
-    if (accepted !== undefined) report({ t: historyNow(), worker: config.worker, kind: 'write', token: lease.fencingToken, accepted });
+    if (accepted !== undefined) report({ t: historyNow(), sentAt, worker: config.worker, kind: 'write', token: lease.fencingToken, accepted });
     await Promise.race([delay(300), ended]);
   }
   const reason = (signal.reason as LeaseLostError | undefined)?.reason;
   if (reason === 'expired' || reason === 'taken') {
+    const sentAt = historyNow();
     const accepted = await inFlightLedgerWrite(lease.fencingToken);
-    report({ t: historyNow(), worker: config.worker, kind: 'write', token: lease.fencingToken, accepted });
+    report({ t: historyNow(), sentAt, worker: config.worker, kind: 'write', token: lease.fencingToken, accepted });
   }
 });

@@ -1,7 +1,8 @@
 /**
  * Reads a run's history and judges it against the safety properties: leadership intervals never
  * overlap, tokens grow with each election, no write is accepted with a token below one already
- * accepted, and no worker's write is accepted outside its own leadership.
+ * accepted (after one with a higher token was answered), and no write is accepted from a worker
+ * that never led with its token.
  *
  * @module
  */
@@ -71,21 +72,20 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     }
   }
 
-  let highest = 0;
-  let writesAccepted = 0;
-  let writesRejected = 0;
-  for (const event of events) {
-    if (event.kind !== 'write') continue;
-    if (!event.accepted) {
-      writesRejected++;
-      continue;
+  const writes = events.filter((e): e is Extract<HistoryEvent, { kind: 'write' }> => e.kind === 'write');
+  const accepted = writes.filter((w) => w.accepted);
+  for (const write of accepted) {
+    // Stale only if provably later: a higher token was accepted and answered before this write
+    // was even sent. Writes whose intervals overlap may have landed in either order.
+    const newer = accepted.find((other) => other.token > write.token && other.t < write.sentAt);
+    if (newer) {
+      violations.push(`stale write accepted: ${write.worker} with token ${write.token} after ${newer.worker}'s with ${newer.token}`);
     }
-    writesAccepted++;
-    if (event.token < highest) violations.push(`stale write accepted: ${event.worker} with token ${event.token} after ${highest}`);
-    highest = Math.max(highest, event.token);
-    const own = tenures.find((t) => t.worker === event.worker && t.token === event.token);
-    if (!own) violations.push(`write accepted from ${event.worker} with token ${event.token}, which it never led with`);
+    const own = tenures.find((t) => t.worker === write.worker && t.token === write.token);
+    if (!own) violations.push(`write accepted from ${write.worker} with token ${write.token}, which it never led with`);
   }
+  const writesAccepted = accepted.length;
+  const writesRejected = writes.length - accepted.length;
 
   const failovers: { fault: string; worker: string; gapMs: number }[] = [];
   for (const fault of events) {

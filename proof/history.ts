@@ -16,8 +16,11 @@ export type HistoryEvent =
    * lease deadline, or the resign/close call), which can be earlier than when it logged this.
    */
   | { t: number; worker: string; kind: 'deposed'; token: number; reason: string }
-  /** A fenced write the worker sent, and whether the resource accepted it. */
-  | { t: number; worker: string; kind: 'write'; token: number; accepted: boolean }
+  /**
+   * A fenced write and whether the resource accepted it. It took effect somewhere between
+   * `sentAt` and `t` (when the answer arrived, which a frozen process may read much later).
+   */
+  | { t: number; sentAt: number; worker: string; kind: 'write'; token: number; accepted: boolean }
   /** A fault the controller injected. */
   | { t: number; worker: string; kind: 'fault'; fault: 'kill' | 'stop' | 'cont' | 'resign' | string }
   /** A lease the reaper marked expired. */

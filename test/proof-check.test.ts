@@ -9,12 +9,12 @@ import { timelineSvg } from '../proof/timeline.js';
 
 const healthy: HistoryEvent[] = [
   { t: 0, worker: 'w1', kind: 'elected', token: 1 },
-  { t: 10, worker: 'w1', kind: 'write', token: 1, accepted: true },
+  { t: 10, sentAt: 9, worker: 'w1', kind: 'write', token: 1, accepted: true },
   { t: 100, worker: 'controller', kind: 'fault', fault: 'kill' },
   { t: 100, worker: 'w1', kind: 'fault', fault: 'kill' },
   { t: 1_300, worker: 'w2', kind: 'elected', token: 2 },
-  { t: 1_310, worker: 'w2', kind: 'write', token: 2, accepted: true },
-  { t: 1_320, worker: 'w3', kind: 'write', token: 1, accepted: false },
+  { t: 1_310, sentAt: 1_305, worker: 'w2', kind: 'write', token: 2, accepted: true },
+  { t: 1_320, sentAt: 1_315, worker: 'w3', kind: 'write', token: 1, accepted: false },
   { t: 2_000, worker: 'w2', kind: 'deposed', token: 2, reason: 'resigned' },
   { t: 2_100, worker: 'w3', kind: 'elected', token: 3 },
 ];
@@ -53,14 +53,26 @@ describe('the history checker', () => {
       { t: 0, worker: 'w1', kind: 'elected', token: 1 },
       { t: 10, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
       { t: 20, worker: 'w2', kind: 'elected', token: 2 },
-      { t: 30, worker: 'w2', kind: 'write', token: 2, accepted: true },
-      { t: 40, worker: 'w1', kind: 'write', token: 1, accepted: true },
-      { t: 50, worker: 'w3', kind: 'write', token: 7, accepted: true },
+      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', token: 2, accepted: true },
+      { t: 40, sentAt: 35, worker: 'w1', kind: 'write', token: 1, accepted: true },
+      { t: 50, sentAt: 45, worker: 'w3', kind: 'write', token: 7, accepted: true },
     ];
     expect(check(events, 60).violations).toEqual([
-      'stale write accepted: w1 with token 1 after 2',
+      "stale write accepted: w1 with token 1 after w2's with 2",
       'write accepted from w3 with token 7, which it never led with',
     ]);
+  });
+
+  it('accepts a write sent before a newer one was answered, even if its own answer came later', () => {
+    // A leader frozen with a write in flight reads the answer only after it resumes.
+    const events: HistoryEvent[] = [
+      { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+      { t: 10, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
+      { t: 20, worker: 'w2', kind: 'elected', token: 2 },
+      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', token: 2, accepted: true },
+      { t: 40, sentAt: 5, worker: 'w1', kind: 'write', token: 1, accepted: true },
+    ];
+    expect(check(events, 50).violations).toEqual([]);
   });
 
   it('summarises a list as min, median and max', () => {

@@ -48,7 +48,8 @@ while (now() < stopAt) {
   lease.signal.addEventListener('abort', () => (end ??= now()));
   const stall = Math.random() < 0.4;
   for (let step = 0; step < 4 && lease.isHeld; step++) {
-    log({ write: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), at: now() });
+    const sent = now();
+    log({ write: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), sent, at: now() });
     await delay(100 + Math.random() * 100);
     if (!stall) await lease.renew().catch(() => {});
   }
@@ -58,7 +59,8 @@ while (now() < stopAt) {
     // A process paused for longer (GC, SIGSTOP) resumes unaware and tries one more write with
     // its old token, after a newer holder has had time to write.
     await delay(1_500);
-    log({ staleWrite: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), at: now() });
+    const sent = now();
+    log({ staleWrite: lease.fencingToken, accepted: await ledgerWrite(lease.fencingToken), sent, at: now() });
   } else {
     end = now();
     await lease.release();
