@@ -7,10 +7,13 @@
 import { hostname, userInfo } from 'node:os';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { Command, Option } from 'commander';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   createLeaseTable,
+  eventBridgePublisher,
   InvalidArgumentError,
   LeaseClient,
+  reapExpiredLeases,
   sleep,
   systemClock,
   type LeaseDescription,
@@ -186,6 +189,29 @@ export function buildProgram(io: Io): Command {
         }
         await Promise.race([sleep(systemClock, flags.interval), io.interrupted]);
       }
+    });
+
+  program
+    .command('reap')
+    .description('run the reaper once: mark leases past expiry + skew as expired (and publish events with --event-bus)')
+    .option('--skew <duration>', 'skew allowance: only leases past expiresAt + skew are reaped', (v) => parseDuration('--skew', v), 1_000)
+    .option('--event-bus <name>', "publish a Lease Expired event per reaped lease to this EventBridge bus ('default' for the account's)")
+    .action(async (flags: { skew: number; eventBus?: string }) => {
+      const { options, client, print } = context();
+      const publisher = flags.eventBus
+        ? eventBridgePublisher({
+            // --endpoint is DynamoDB's; EventBridge takes the SDK's own (AWS_ENDPOINT_URL_EVENTBRIDGE).
+            client: new EventBridgeClient({ ...(options.region && { region: options.region }) }),
+            ...(flags.eventBus !== 'default' && { eventBusName: flags.eventBus }),
+          })
+        : undefined;
+      const summary = await reapExpiredLeases({ client, tableName: options.table, skewMs: flags.skew, ...(publisher && { publisher }) });
+      print(
+        `reaped ${summary.reaped} of ${summary.scanned} expired leases (${summary.raced} renewed meanwhile, ${summary.skipped} left for later)` +
+          (publisher ? `, ${summary.eventsFailed} events failed` : ''),
+        summary,
+      );
+      if (summary.eventsFailed > 0) process.exitCode = 1;
     });
 
   return program;

@@ -91,6 +91,16 @@ describe('leasehold CLI', () => {
     expect((await once(watcher.child, 'exit'))[0]).toBe(0);
   });
 
+  it('reaps expired leases once', async () => {
+    await cli('acquire', 'short-lived', '--lease', '100ms', '--holder', 'crashed');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reaped = await cli('--json', 'reap', '--skew', '100ms');
+    expect(reaped.code).toBe(0);
+    expect(JSON.parse(reaped.stdout)).toMatchObject({ reaped: 1, raced: 0 });
+    expect((await cli('status', 'short-lived')).stdout).toBe('short-lived: expired (last holder crashed, token 1)\n');
+    expect((await cli('reap')).stdout).toBe('reaped 0 of 0 expired leases (0 renewed meanwhile, 0 left for later)\n');
+  });
+
   it.each([
     ['a bad duration', ['acquire', 'x', '--lease', '3x'], /^leasehold: --lease: "3x" is not a duration/],
     ['a missing --lease', ['acquire', 'x'], /required option '--lease <duration>' not specified/],
@@ -114,7 +124,7 @@ describe('leasehold CLI', () => {
     expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringMatching(/^leasehold: Could not connect to DynamoDB/) });
   });
 
-  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'watch'])('has --help for %s', async (command) => {
+  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'watch', 'reap'])('has --help for %s', async (command) => {
     const help = await cli(command, '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(new RegExp(`^Usage: leasehold ${command}`));
