@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createLeaseTable } from '../lib/index.js';
 import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
 import { parseDuration } from '../cli/duration.js';
@@ -171,13 +171,21 @@ await Promise.all(
     workers.find((w) => w.name === name)!.leading = false;
   }),
 );
+const ledger = await client.send(
+  new GetItemCommand({ TableName: tableName, Key: { name: { S: 'demo-ledger' } }, ConsistentRead: true }),
+);
 client.destroy();
 await server?.stop();
 
 const events = readHistory([historyFile]);
 const verdict = check(events, runEnd);
+// Every accepted write must be in the ledger; beyond those, only a write a killed leader had in
+// flight (landed, answer never read) may be there.
+const entries = Number(ledger.Item?.entries?.N ?? 0);
+const kills = events.filter((e) => e.kind === 'fault' && e.fault === 'kill').length;
+const ledgerKept = entries >= verdict.writesAccepted && entries <= verdict.writesAccepted + kills;
 const svgFile = join(out, 'timeline.svg');
 writeFileSync(svgFile, timelineSvg(events, verdict.tenures, `leasehold demo: ${verdict.ok ? 'safe' : 'UNSAFE'}`));
-writeFileSync(join(out, 'verdict.json'), `${JSON.stringify({ ...verdict, tenures: undefined }, null, 2)}\n`);
-printVerdict(verdict, events, { leaseMs, skewMs, timeline: relative(process.cwd(), svgFile) });
-process.exitCode = verdict.ok ? 0 : 1;
+writeFileSync(join(out, 'verdict.json'), `${JSON.stringify({ ...verdict, tenures: undefined, ledgerEntries: entries, ledgerKept }, null, 2)}\n`);
+printVerdict(verdict, events, { leaseMs, skewMs, timeline: relative(process.cwd(), svgFile), ledger: { entries, kept: ledgerKept } });
+process.exitCode = verdict.ok && ledgerKept ? 0 : 1;

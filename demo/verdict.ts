@@ -8,7 +8,7 @@ const seconds = (ms: number) => `${(ms / 1_000).toFixed(2)} s`;
 export function printVerdict(
   verdict: Verdict,
   events: readonly HistoryEvent[],
-  context: { leaseMs: number; skewMs: number; timeline: string },
+  context: { leaseMs: number; skewMs: number; timeline: string; ledger: { entries: number; kept: boolean } },
 ): void {
   const faults = events.filter((e) => e.kind === 'fault' && e.fault !== 'cont').map((e) => (e.kind === 'fault' ? e.fault : ''));
   const count = (fault: string) => faults.filter((f) => f === fault).length;
@@ -17,7 +17,7 @@ export function printVerdict(
   const stale = verdict.violations.filter((v) => v.startsWith('stale')).length;
   const lines = [
     '',
-    `verdict: ${verdict.ok ? 'SAFE: every check held' : 'UNSAFE'}`,
+    `verdict: ${verdict.ok && context.ledger.kept ? 'SAFE: every check held' : 'UNSAFE'}`,
     `  leaders elected        ${verdict.elections}`,
     `  faults injected        ${count('kill')} SIGKILL, ${count('stop')} SIGSTOP past the lease, ${count('resign')} resign`,
     `  failover gaps          ${gaps ? `min ${seconds(gaps.min)} · median ${seconds(gaps.median)} · max ${seconds(gaps.max)}` : 'none measured'}` +
@@ -25,6 +25,7 @@ export function printVerdict(
     `  fenced writes          ${verdict.writesAccepted} accepted, ${verdict.writesRejected} refused`,
     `  two leaders at once    ${overlaps === 0 ? 'never' : `${overlaps} times`}`,
     `  stale token accepted   ${stale === 0 ? 'never' : `${stale} times`}`,
+    `  ledger                 ${context.ledger.entries} entries: ${context.ledger.kept ? 'every accepted write kept, no refused one landed' : 'DOES NOT MATCH the accepted writes'}`,
     ...verdict.violations.map((v) => `  VIOLATION: ${v}`),
     `  timeline               ${context.timeline}`,
   ];

@@ -31,8 +31,9 @@ describe('the demo (npm start)', () => {
     });
     console.log(stdout.slice(stdout.indexOf('verdict:')));
     expect(stdout).toContain('verdict: SAFE: every check held');
-    const verdict = JSON.parse(readFileSync(join(out, 'verdict.json'), 'utf8')) as Verdict;
+    const verdict = JSON.parse(readFileSync(join(out, 'verdict.json'), 'utf8')) as Verdict & { ledgerKept: boolean };
     expect(verdict.violations).toEqual([]);
+    expect(verdict.ledgerKept, 'the new leaders\' writes are all in the ledger').toBe(true);
     expect(verdict.elections).toBeGreaterThanOrEqual(4);
     expect(new Set(verdict.failovers.map((f) => f.fault))).toEqual(new Set(['kill', 'stop', 'resign']));
     // Bounds from the protocol, with room for process scheduling on a busy machine.
