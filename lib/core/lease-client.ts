@@ -10,7 +10,9 @@ import { sleep, systemClock, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
 import { Lease, snapshot, type LeaseRuntime } from './lease.js';
-import { isRetryable, LeaseStore, type LeaseRecord, type StandbySlot } from './lease-store.js';
+import type { LeaseRecord, StandbySlot } from './lease-record.js';
+import { LeaseStore } from './lease-store.js';
+import { isRetryable } from './store-errors.js';
 import { MAX_STANDBY_SLOTS } from './schema.js';
 import {
   checkData,

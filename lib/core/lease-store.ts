@@ -1,7 +1,7 @@
 /**
- * The lease item's conditional writes, and the one place where DynamoDB's answers become
- * leasehold's: a failed condition becomes data (the current item), every SDK error becomes a
- * typed {@link LeaseholdError}. Knows nothing of clocks or timers: callers pass in the times.
+ * The lease item's conditional writes and reads: every DynamoDB call the library makes. A failed
+ * condition becomes data (the current item); every SDK error goes through `translateError`.
+ * Knows nothing of clocks or timers: callers pass in the times.
  *
  * @module
  */
@@ -17,60 +17,10 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import {
-  FencedWriteRejectedError,
-  InvalidArgumentError,
-  LeaseStoreError,
-  LeaseholdError,
-  TableNotFoundError,
-  TableSchemaMismatchError,
-} from './errors.js';
-import {
-  LeaseAttribute as A,
-  MAX_STANDBY_SLOTS,
-  ReaperIndex,
-  reapShardOf,
-  standbySlotAttribute,
-  type StoredLeaseState,
-} from './schema.js';
-
-/** A lease item as stored. */
-export interface LeaseRecord {
-  readonly name: string;
-  readonly holderId: string;
-  readonly fencingToken: number;
-  readonly leaseMs: number;
-  readonly expiresAt: number;
-  readonly revision: string;
-  readonly state: StoredLeaseState;
-  readonly acquiredAt: number;
-  readonly updatedAt: number;
-  readonly data: Record<string, unknown> | undefined;
-  /** Followers registered as standbys, by slot. */
-  readonly standbys: readonly StandbySlot[];
-}
-
-/** A follower registered in a standby slot of a lease, until a wall-clock time. */
-export interface StandbySlot {
-  readonly slot: number;
-  readonly holderId: string;
-  /** Wall-clock epoch ms. */
-  readonly until: number;
-}
-
-/** What the reaper index holds of a lease: enough to mark it expired and announce it. */
-export interface IndexedLease {
-  readonly name: string;
-  readonly holderId: string;
-  readonly fencingToken: number;
-  readonly revision: string;
-  readonly expiresAt: number;
-}
-
-/** A conditional write either landed (the item after it) or did not (the item that stopped it). */
-export type WriteOutcome =
-  | { readonly landed: true; readonly record: LeaseRecord }
-  | { readonly landed: false; readonly current: LeaseRecord | undefined };
+import { FencedWriteRejectedError, LeaseStoreError } from './errors.js';
+import { toLeaseRecord, type IndexedLease, type LeaseRecord, type WriteOutcome } from './lease-record.js';
+import { translateError } from './store-errors.js';
+import { LeaseAttribute as A, ReaperIndex, reapShardOf, standbySlotAttribute } from './schema.js';
 
 export interface AcquireRequest {
   readonly name: string;
@@ -440,90 +390,4 @@ export class LeaseStore {
       throw translateError(error, this.tableName, name);
     }
   }
-}
-
-function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
-  return {
-    name: String(item[A.name]),
-    holderId: String(item[A.holderId]),
-    fencingToken: Number(item[A.fencingToken]),
-    leaseMs: Number(item[A.leaseMs]),
-    expiresAt: Number(item[A.expiresAt]),
-    revision: String(item[A.revision]),
-    state: item[A.state] as StoredLeaseState,
-    acquiredAt: Number(item[A.acquiredAt]),
-    updatedAt: Number(item[A.updatedAt]),
-    data: item[A.data] as Record<string, unknown> | undefined,
-    standbys: standbysOf(item),
-  };
-}
-
-function standbysOf(item: Record<string, unknown>): StandbySlot[] {
-  const slots: StandbySlot[] = [];
-  for (let slot = 0; slot < MAX_STANDBY_SLOTS; slot++) {
-    const value = item[standbySlotAttribute(slot)] as { holderId?: unknown; until?: unknown } | undefined;
-    if (value) slots.push({ slot, holderId: String(value.holderId), until: Number(value.until) });
-  }
-  return slots;
-}
-
-const THROTTLING = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-]);
-
-/** Turns any SDK failure into a typed leasehold error. Exported for the other DynamoDB callers. */
-export function translateError(error: unknown, tableName: string, leaseName: string | undefined): LeaseholdError {
-  if (error instanceof LeaseholdError) return error;
-  const { name = 'Error', message = String(error) } = (error ?? {}) as { name?: string; message?: string };
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  const what = leaseName === undefined ? `table "${tableName}"` : `lease "${leaseName}"`;
-  if (name === 'ResourceNotFoundException') return new TableNotFoundError(tableName, { cause: error });
-  if (name === 'ValidationException' && /key element does not match the schema|required keys was not given a value/i.test(message)) {
-    return new TableSchemaMismatchError(tableName, `its key is not "${A.name}" (string)`, { cause: error });
-  }
-  if (name === 'ValidationException' && /item size/i.test(message)) {
-    return new InvalidArgumentError('data', `makes the lease item larger than DynamoDB allows (${message})`);
-  }
-  if (name === 'CredentialsProviderError') {
-    return new LeaseStoreError(
-      `No AWS credentials for ${what}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (${message})`,
-      leaseName,
-      false,
-      { cause: error },
-    );
-  }
-  if (THROTTLING.has(name)) {
-    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}`, leaseName, false, {
-      cause: error,
-      retryable: true,
-    });
-  }
-  if ((error as { code?: string }).code === 'ECONNREFUSED') {
-    // Refused before anything was sent: the outcome is known (nothing happened).
-    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message})`, leaseName, false, {
-      cause: error,
-      retryable: true,
-    });
-  }
-  // No HTTP status means the request may have left and the answer been lost; a 5xx means the
-  // service itself could not say. Either way the write may have landed.
-  if (status === undefined || status >= 500) {
-    return new LeaseStoreError(
-      `DynamoDB request on ${what} failed with an unknown outcome (${name}: ${message})`,
-      leaseName,
-      true,
-      { cause: error },
-    );
-  }
-  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message})`, leaseName, false, {
-    cause: error,
-  });
-}
-
-/** Whether an operation may be sent again: throttled, refused, or its outcome unknown. */
-export function isRetryable(error: unknown): error is LeaseStoreError {
-  return error instanceof LeaseStoreError && error.retryable;
 }

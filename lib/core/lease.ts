@@ -19,7 +19,9 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
-import { isRetryable, type LeaseRecord, type LeaseStore, type WriteOutcome } from './lease-store.js';
+import type { LeaseRecord, WriteOutcome } from './lease-record.js';
+import type { LeaseStore } from './lease-store.js';
+import { isRetryable } from './store-errors.js';
 import { checkData, checkDurationMs, rejectUnknownKeys } from './validate.js';
 
 /** What a {@link Lease} needs from the client that made it. @internal */

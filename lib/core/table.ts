@@ -12,7 +12,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { TableSchemaMismatchError } from './errors.js';
-import { translateError } from './lease-store.js';
+import { translateError } from './store-errors.js';
 import { LeaseAttribute, ReaperIndex } from './schema.js';
 
 /** Options of {@link createLeaseTable}. */

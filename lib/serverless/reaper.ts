@@ -9,7 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock, type Clock } from '../core/clock.js';
-import { isRetryable, LeaseStore, type IndexedLease } from '../core/lease-store.js';
+import type { IndexedLease } from '../core/lease-record.js';
+import { LeaseStore } from '../core/lease-store.js';
+import { isRetryable } from '../core/store-errors.js';
 import { ReaperIndex } from '../core/schema.js';
 import { checkDurationMs, checkNonEmptyString, rejectUnknownKeys } from '../core/validate.js';
 import { InvalidArgumentError } from '../core/errors.js';
