@@ -45,7 +45,8 @@ while (now() < stopAt) {
   if (!lease) continue;
   const start = now();
   let end: number | undefined;
-  lease.signal.addEventListener('abort', () => (end ??= now()));
+  // Belief ends at the lease's monotonic deadline; a busy event loop may run this listener later.
+  lease.signal.addEventListener('abort', () => (end ??= Math.min(now(), performance.timeOrigin + lease.validUntil)));
   const stall = Math.random() < 0.4;
   for (let step = 0; step < 4 && lease.isHeld; step++) {
     const sent = now();
