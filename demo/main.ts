@@ -185,7 +185,10 @@ const entries = Number(ledger.Item?.entries?.N ?? 0);
 const kills = events.filter((e) => e.kind === 'fault' && e.fault === 'kill').length;
 const ledgerKept = entries >= verdict.writesAccepted && entries <= verdict.writesAccepted + kills;
 const svgFile = join(out, 'timeline.svg');
-writeFileSync(svgFile, timelineSvg(events, verdict.tenures, `leasehold demo: ${verdict.ok ? 'safe' : 'UNSAFE'}`));
+writeFileSync(
+  svgFile,
+  timelineSvg(events, verdict.tenures, `leasehold demo: ${verdict.ok && ledgerKept ? 'safe' : 'UNSAFE'}`, workers.map((w) => w.name)),
+);
 writeFileSync(join(out, 'verdict.json'), `${JSON.stringify({ ...verdict, tenures: undefined, ledgerEntries: entries, ledgerKept }, null, 2)}\n`);
 printVerdict(verdict, events, { leaseMs, skewMs, timeline: relative(process.cwd(), svgFile), ledger: { entries, kept: ledgerKept } });
 process.exitCode = verdict.ok && ledgerKept ? 0 : 1;

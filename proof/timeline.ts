@@ -15,8 +15,14 @@ const COLORS = { bar: '#2b6cb0', accepted: '#2f855a', rejected: '#c53030', fault
 
 const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function timelineSvg(events: readonly HistoryEvent[], tenures: readonly Tenure[], title: string): string {
-  const workers = [...new Set(events.filter((e) => e.kind !== 'fault' || e.worker).map((e) => e.worker))]
+/** `lanes`: every worker that took part, so one that never led or wrote still gets its lane. */
+export function timelineSvg(
+  events: readonly HistoryEvent[],
+  tenures: readonly Tenure[],
+  title: string,
+  lanes: readonly string[] = [],
+): string {
+  const workers = [...new Set([...lanes, ...events.map((e) => e.worker)])]
     .filter((w) => w !== 'controller' && w !== 'reaper')
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const start = events[0]?.t ?? 0;

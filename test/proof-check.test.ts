@@ -87,5 +87,6 @@ describe('the history checker', () => {
     expect(svg.match(/<rect x=/g)).toHaveLength(3);
     for (const worker of ['w1', 'w2', 'w3']) expect(svg).toContain(`>${worker}</text>`);
     expect(svg).not.toContain('>controller</text>');
+    expect(timelineSvg(healthy, verdict.tenures, 'run', ['w4'])).toContain('>w4</text>');
   });
 });

@@ -14,6 +14,7 @@ import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/vali
 import { MAX_STANDBY_SLOTS } from '../core/schema.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { noMetrics, type ElectionMetrics } from './metrics.js';
+import { StandbySeat } from './standby-seat.js';
 
 /** Options of {@link LeaderElector}. */
 export interface LeaderElectorOptions {
@@ -89,9 +90,6 @@ export interface LeaderElectorEvents {
 
 const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
 
-/** A standby slot lasts this many leases and is refreshed when half of it is left. */
-const STANDBY_LEASES = 10;
-
 /**
  * Campaigns for one lease and runs a callback each time it wins. One `run` per elector.
  *
@@ -115,7 +113,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
   private running = false;
-  private standbySlot: number | undefined;
+  private readonly seat: StandbySeat;
 
   constructor(options: LeaderElectorOptions) {
     super();
@@ -147,6 +145,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.name = options.name;
     this.data = options.data;
     this.metrics = options.metrics ?? noMetrics;
+    this.seat = new StandbySeat(this.leases, this.name, this.standbys, this.leaseMs);
   }
 
   /** Whether this node leads right now (by its own monotonic clock). No I/O. */
@@ -192,7 +191,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   /** Stops campaigning, resigns if leading, and frees its standby slot. */
   async close(): Promise<void> {
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
-    await Promise.all([this.current?.release(), this.leaveStandby()]);
+    await Promise.all([this.current?.release(), this.seat.leave()]);
   }
 
   private async campaign(): Promise<Lease | undefined> {
@@ -211,14 +210,14 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
           const lease = await this.leases.tryAcquire(this.name, { leaseMs: this.leaseMs, ...(this.data && { data: this.data }) });
           if (lease) {
             this.metrics.duration('TimeToElectMs', clock.monotonicNow() - started);
-            await this.leaveStandby();
+            await this.seat.leave();
             return lease;
           }
           lostRace = true;
           continue;
         }
         failures = 0;
-        if (await this.watchesClosely(current)) {
+        if (await this.seat.watchesClosely(current)) {
           // Sleep until the lease can first be taken (the jitter spreads the standbys' writes),
           // but no longer than followerWakeMs so a resign is noticed.
           const jitter = clock.random() * Math.min(100, this.followerWakeMs / 10);
@@ -233,37 +232,6 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       }
     }
     return undefined;
-  }
-
-  /**
-   * Whether this follower watches the lease closely: it holds a standby slot (claiming a free or
-   * lapsed one if it can, refreshing its own when half is used), or standbys are off.
-   */
-  private async watchesClosely(current: LeaseDescription | undefined): Promise<boolean> {
-    if (this.standbys === 0 || !current) return true;
-    const now = this.leases.clock.wallNow();
-    const live = current.standbys.filter((s) => s.slot < this.standbys && s.until > now);
-    const standbyMs = this.leaseMs * STANDBY_LEASES;
-    const mine = live.find((s) => s.holderId === this.leases.holderId);
-    if (mine) {
-      this.standbySlot = mine.slot;
-      if (mine.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, mine.slot, standbyMs);
-      return true;
-    }
-    const free = Array.from({ length: this.standbys }, (_, slot) => slot).filter((slot) => !live.some((s) => s.slot === slot));
-    this.standbySlot = undefined;
-    if (free.length === 0) return false;
-    const slot = free[Math.floor(this.leases.clock.random() * free.length)]!;
-    if (!(await this.leases.claimStandby(this.name, slot, standbyMs))) return false;
-    this.standbySlot = slot;
-    return true;
-  }
-
-  /** A new leader's slot would otherwise sit unused for up to STANDBY_LEASES leases. */
-  private async leaveStandby(): Promise<void> {
-    const slot = this.standbySlot;
-    this.standbySlot = undefined;
-    if (slot !== undefined) await this.leases.releaseStandby(this.name, slot).catch(() => {});
   }
 
   private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {

@@ -1,0 +1,54 @@
+/**
+ * A follower's standby slot: how a bounded number of followers watch a lease closely while the
+ * rest look rarely, so the table's cost does not grow with the number of followers. Slots live
+ * on the lease item (see `standbySlotAttribute`); which follower stands by affects only who takes
+ * over and how fast, never safety.
+ *
+ * @module
+ */
+import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
+
+/** A slot lasts this many leases and is refreshed when half of it is left: one write per five leases. */
+const STANDBY_LEASES = 10;
+
+export class StandbySeat {
+  private slot: number | undefined;
+
+  constructor(
+    private readonly leases: LeaseClient,
+    private readonly name: string,
+    private readonly slots: number,
+    private readonly leaseMs: number,
+  ) {}
+
+  /**
+   * Whether this follower watches the lease closely: it holds a slot (claiming a free or lapsed
+   * one if it can, refreshing its own when half is used), or standbys are off.
+   */
+  async watchesClosely(current: LeaseDescription | undefined): Promise<boolean> {
+    if (this.slots === 0 || !current) return true;
+    const now = this.leases.clock.wallNow();
+    const live = current.standbys.filter((s) => s.slot < this.slots && s.until > now);
+    const standbyMs = this.leaseMs * STANDBY_LEASES;
+    const mine = live.find((s) => s.holderId === this.leases.holderId);
+    if (mine) {
+      this.slot = mine.slot;
+      if (mine.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, mine.slot, standbyMs);
+      return true;
+    }
+    const free = Array.from({ length: this.slots }, (_, slot) => slot).filter((slot) => !live.some((s) => s.slot === slot));
+    this.slot = undefined;
+    if (free.length === 0) return false;
+    const slot = free[Math.floor(this.leases.clock.random() * free.length)]!;
+    if (!(await this.leases.claimStandby(this.name, slot, standbyMs))) return false;
+    this.slot = slot;
+    return true;
+  }
+
+  /** Gives the slot back: a new leader's would otherwise sit unused for up to STANDBY_LEASES leases. */
+  async leave(): Promise<void> {
+    const slot = this.slot;
+    this.slot = undefined;
+    if (slot !== undefined) await this.leases.releaseStandby(this.name, slot).catch(() => {});
+  }
+}
