@@ -38,11 +38,17 @@ export class StandbySeat {
     }
     const free = Array.from({ length: this.slots }, (_, slot) => slot).filter((slot) => !live.some((s) => s.slot === slot));
     this.slot = undefined;
-    if (free.length === 0) return false;
-    const slot = free[Math.floor(this.leases.clock.random() * free.length)]!;
-    if (!(await this.leases.claimStandby(this.name, slot, standbyMs))) return false;
-    this.slot = slot;
-    return true;
+    // Start at a random free slot so racing followers spread out, and try the others when one is
+    // lost to a racer: a slot left empty would wait for an idle follower's next look.
+    const start = Math.floor(this.leases.clock.random() * free.length);
+    for (let i = 0; i < free.length; i++) {
+      const slot = free[(start + i) % free.length]!;
+      if (await this.leases.claimStandby(this.name, slot, standbyMs)) {
+        this.slot = slot;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Gives the slot back: a new leader's would otherwise sit unused for up to STANDBY_LEASES leases. */
