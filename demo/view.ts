@@ -2,16 +2,7 @@
  * The demo's terminal view: a live board when stdout is a terminal, plain event lines otherwise.
  */
 import type { HistoryEvent } from '../proof/history.js';
-
-export interface WorkerState {
-  readonly name: string;
-  pid: number | undefined;
-  condition: 'running' | 'stopped' | 'killed' | 'exited';
-  leading: boolean;
-  token: number | undefined;
-  remainingMs: number;
-  writes: number;
-}
+import type { WorkerState } from '../cluster/cluster.js';
 
 const time = (t: number) => new Date(t).toISOString().slice(11, 23);
 
@@ -23,9 +14,9 @@ export function eventLine(event: HistoryEvent): string {
     case 'deposed':
       return `${time(event.t)}  ${who} stopped leading (token ${event.token}): ${event.reason}`;
     case 'write':
-      return `${time(event.t)}  ${who} fenced write with token ${event.token} ${event.accepted ? 'accepted' : 'REFUSED (stale token)'}`;
+      return `${time(event.t)}  ${who} fenced write with token ${event.token} ${{ accepted: 'accepted', refused: 'REFUSED (stale token)', unknown: 'sent, answer lost' }[event.outcome]}`;
     case 'fault':
-      return `${time(event.t)}  ${'chaos'.padEnd(9)} ${event.fault} ${event.worker}`;
+      return `${time(event.t)}  ${'chaos'.padEnd(9)} ${event.fault} ${event.worker}${event.detail ? `: ${event.detail}` : ''}`;
     case 'reaped':
       return `${time(event.t)}  ${'reaper'.padEnd(9)} marked ${event.worker}'s lease (token ${event.token}) expired`;
   }
@@ -41,7 +32,7 @@ export class View {
 
   event(event: HistoryEvent): void {
     // Writes are many and dull; the board counts them and the timeline draws them.
-    if (event.kind === 'write' && event.accepted) return;
+    if (event.kind === 'write' && event.outcome === 'accepted') return;
     const line = eventLine(event);
     if (!this.live) {
       console.log(line);

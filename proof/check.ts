@@ -2,7 +2,8 @@
  * Reads a run's history and judges it against the safety properties: leadership intervals never
  * overlap, tokens grow with each election, no write is accepted with a token below one already
  * accepted (after one with a higher token was answered), and no write is accepted from a worker
- * that never led with its token.
+ * that never led with its token; optionally, that no spell without a leader outlasts a bound. The
+ * resource's own record (the ledger) is judged by {@link checkLedger}.
  *
  * @module
  */
@@ -31,6 +32,14 @@ export interface Verdict {
   readonly leaderlessGapsMs: readonly number[];
   readonly writesAccepted: number;
   readonly writesRejected: number;
+  /** Writes whose answer was lost: they may or may not have landed. */
+  readonly writesUnknown: number;
+}
+
+/** What the run promises beyond safety. */
+export interface CheckOptions {
+  /** The longest a name may go without a leader between two tenures, ms. @default no limit */
+  readonly leaderlessBoundMs?: number;
 }
 
 export function tenuresOf(events: readonly HistoryEvent[], runEnd: number): Tenure[] {
@@ -56,7 +65,9 @@ export function tenuresOf(events: readonly HistoryEvent[], runEnd: number): Tenu
   return tenures.sort((a, b) => a.start - b.start);
 }
 
-export function check(events: readonly HistoryEvent[], runEnd: number): Verdict {
+type WriteEvent = Extract<HistoryEvent, { kind: 'write' }>;
+
+export function check(events: readonly HistoryEvent[], runEnd: number, options: CheckOptions = {}): Verdict {
   const violations: string[] = [];
   const tenures = tenuresOf(events, runEnd);
   for (let i = 1; i < tenures.length; i++) {
@@ -72,8 +83,8 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     }
   }
 
-  const writes = events.filter((e): e is Extract<HistoryEvent, { kind: 'write' }> => e.kind === 'write');
-  const accepted = writes.filter((w) => w.accepted);
+  const writes = events.filter((e): e is WriteEvent => e.kind === 'write');
+  const accepted = writes.filter((w) => w.outcome === 'accepted');
   for (const write of accepted) {
     // Stale only if provably later: a higher token was accepted and answered before this write
     // was even sent. Writes whose intervals overlap may have landed in either order.
@@ -84,8 +95,6 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     const own = tenures.find((t) => t.worker === write.worker && t.token === write.token);
     if (!own) violations.push(`write accepted from ${write.worker} with token ${write.token}, which it never led with`);
   }
-  const writesAccepted = accepted.length;
-  const writesRejected = writes.length - accepted.length;
 
   const failovers: { fault: string; worker: string; gapMs: number }[] = [];
   for (const fault of events) {
@@ -96,6 +105,19 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     if (next) failovers.push({ fault: fault.fault, worker: fault.worker, gapMs: next.start - fault.t });
   }
   const leaderlessGapsMs = tenures.slice(1).map((t, i) => Math.max(0, t.start - tenures[i]!.end));
+  const bound = options.leaderlessBoundMs;
+  if (bound !== undefined) {
+    tenures.slice(1).forEach((next, i) => {
+      const gap = leaderlessGapsMs[i]!;
+      if (gap > bound) {
+        const previous = tenures[i]!;
+        violations.push(
+          `leaderless for ${gap.toFixed(0)} ms (bound ${bound} ms): after ${previous.worker} (token ${previous.token}, ${previous.endedBy}) ` +
+            `until ${next.worker} (token ${next.token})`,
+        );
+      }
+    });
+  }
 
   return {
     ok: violations.length === 0,
@@ -105,9 +127,45 @@ export function check(events: readonly HistoryEvent[], runEnd: number): Verdict 
     failoverGapsMs: failovers.map((f) => f.gapMs),
     failovers,
     leaderlessGapsMs,
-    writesAccepted,
-    writesRejected,
+    writesAccepted: accepted.length,
+    writesRejected: writes.filter((w) => w.outcome === 'refused').length,
+    writesUnknown: writes.filter((w) => w.outcome === 'unknown').length,
   };
+}
+
+/** One write as the resource recorded it, in the order it landed. */
+export interface LedgerEntry {
+  readonly token: number;
+  readonly id: string;
+}
+
+/**
+ * Judges the resource's own record against the histories: tokens never go down in the order the
+ * writes landed (no stale write got in), every accepted write is there, no refused one is, and
+ * every entry is a write some worker made. A write whose history line is missing must come from
+ * a worker that was SIGKILLed with it in flight.
+ */
+export function checkLedger(ledger: readonly LedgerEntry[], events: readonly HistoryEvent[]): string[] {
+  const violations: string[] = [];
+  ledger.forEach((entry, i) => {
+    const previous = ledger[i - 1];
+    if (previous && entry.token < previous.token) {
+      violations.push(`stale write landed: ${entry.id} with token ${entry.token} after ${previous.id} with ${previous.token}`);
+    }
+  });
+  const landed = new Set(ledger.map((entry) => entry.id));
+  const writes = new Map(events.filter((e): e is WriteEvent => e.kind === 'write').map((w) => [w.id, w]));
+  for (const write of writes.values()) {
+    if (write.outcome === 'accepted' && !landed.has(write.id)) violations.push(`accepted write ${write.id} is missing from the ledger`);
+    if (write.outcome === 'refused' && landed.has(write.id)) violations.push(`refused write ${write.id} is in the ledger`);
+  }
+  const killed = new Set(events.filter((e) => e.kind === 'fault' && e.fault === 'kill').map((e) => e.worker));
+  for (const entry of ledger) {
+    if (writes.has(entry.id)) continue;
+    const worker = entry.id.slice(0, entry.id.lastIndexOf('#'));
+    if (!killed.has(worker)) violations.push(`ledger entry ${entry.id} is no write ${worker} recorded, and ${worker} was not killed`);
+  }
+  return violations;
 }
 
 /** min / median / max of a list, or undefined for none. */

@@ -8,23 +8,36 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-export type HistoryEvent =
-  /** A worker became leader with this token. */
-  | { t: number; worker: string; kind: 'elected'; token: number }
-  /**
-   * A worker stopped believing it leads. `t` is when its belief ended by its own clock (its
-   * lease deadline, or the resign/close call), which can be earlier than when it logged this.
-   */
-  | { t: number; worker: string; kind: 'deposed'; token: number; reason: string }
-  /**
-   * A fenced write and whether the resource accepted it. It took effect somewhere between
-   * `sentAt` and `t` (when the answer arrived, which a frozen process may read much later).
-   */
-  | { t: number; sentAt: number; worker: string; kind: 'write'; token: number; accepted: boolean }
-  /** A fault the controller injected. */
-  | { t: number; worker: string; kind: 'fault'; fault: 'kill' | 'stop' | 'cont' | 'resign' | string }
-  /** A lease the reaper marked expired. */
-  | { t: number; worker: string; kind: 'reaped'; token: number };
+/** Fields every event may carry. */
+interface Stamped {
+  /** When, on the shared clock ({@link historyNow}). */
+  t: number;
+  /** The worker's own wall clock at that moment (it may be skewed on purpose), for reading the history. */
+  wall?: number;
+}
+
+/** What became of a fenced write: the resource took it, refused it, or the answer was lost. */
+export type WriteOutcome = 'accepted' | 'refused' | 'unknown';
+
+export type HistoryEvent = Stamped &
+  (
+    /** A worker became leader with this token. */
+    | { worker: string; kind: 'elected'; token: number }
+    /**
+     * A worker stopped believing it leads. `t` is when its belief ended by its own clock (its
+     * lease deadline, or the resign/close call), which can be earlier than when it logged this.
+     */
+    | { worker: string; kind: 'deposed'; token: number; reason: string }
+    /**
+     * A fenced write, by its unique `id`. It took effect (if at all) somewhere between `sentAt`
+     * and `t` (when the answer arrived, which a frozen process may read much later).
+     */
+    | { sentAt: number; worker: string; kind: 'write'; id: string; token: number; outcome: WriteOutcome }
+    /** A fault the controller injected, on this worker; `detail` says how much of it. */
+    | { worker: string; kind: 'fault'; fault: 'kill' | 'stop' | 'cont' | 'resign' | string; detail?: string }
+    /** A lease the reaper marked expired. */
+    | { worker: string; kind: 'reaped'; token: number }
+  );
 
 /** The shared clock all history times use. */
 export function historyNow(): number {

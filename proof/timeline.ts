@@ -1,6 +1,6 @@
 /**
  * A run's timeline as a standalone SVG: one lane per worker, a bar for each leadership labelled
- * with its token, ticks for fenced writes (green accepted, red refused), and a marker for each
+ * with its token, ticks for fenced writes (green accepted, red refused, grey answer lost), and a marker for each
  * injected fault.
  *
  * @module
@@ -10,8 +10,10 @@ import type { Tenure } from './check.js';
 
 const LANE = 34;
 const LEFT = 110;
-const WIDTH = 1100;
-const COLORS = { bar: '#2b6cb0', accepted: '#2f855a', rejected: '#c53030', fault: '#b7791f', text: '#1a202c', grid: '#e2e8f0' };
+const MIN_WIDTH = 1100;
+/** Long runs get a wider picture (up to 20 px a second) so each failover stays readable. */
+const PX_PER_SECOND = 20;
+const COLORS = { bar: '#2b6cb0', accepted: '#2f855a', rejected: '#c53030', unknown: '#718096', fault: '#b7791f', text: '#1a202c', grid: '#e2e8f0' };
 
 const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -27,7 +29,8 @@ export function timelineSvg(
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const start = events[0]?.t ?? 0;
   const end = Math.max(start + 1, ...events.map((e) => e.t), ...tenures.map((t) => t.end));
-  const x = (t: number) => LEFT + ((t - start) / (end - start)) * (WIDTH - LEFT - 20);
+  const width = Math.max(MIN_WIDTH, Math.min(30_000, LEFT + 20 + ((end - start) / 1_000) * PX_PER_SECOND));
+  const x = (t: number) => LEFT + ((t - start) / (end - start)) * (width - LEFT - 20);
   const lane = (worker: string) => 40 + workers.indexOf(worker) * LANE;
   const height = 40 + workers.length * LANE + 50;
   const parts: string[] = [];
@@ -51,14 +54,14 @@ export function timelineSvg(
   }
   for (const event of events) {
     if (event.kind === 'write' && workers.includes(event.worker)) {
-      const color = event.accepted ? COLORS.accepted : COLORS.rejected;
+      const color = event.outcome === 'accepted' ? COLORS.accepted : event.outcome === 'refused' ? COLORS.rejected : COLORS.unknown;
       parts.push(`<line x1="${x(event.t)}" y1="${lane(event.worker) + 24}" x2="${x(event.t)}" y2="${lane(event.worker) + 30}" stroke="${color}"/>`);
     }
     if (event.kind === 'fault') {
       const fx = x(event.t);
       const y = workers.includes(event.worker) ? lane(event.worker) : 30;
       parts.push(
-        `<path d="M${fx - 5},${y} L${fx + 5},${y} L${fx},${y + 8} Z" fill="${COLORS.fault}"><title>${escape(`${event.fault} ${event.worker}`)}</title></path>`,
+        `<path d="M${fx - 5},${y} L${fx + 5},${y} L${fx},${y + 8} Z" fill="${COLORS.fault}"><title>${escape(`${event.fault} ${event.worker}${event.detail ? `: ${event.detail}` : ''}`)}</title></path>`,
         `<text x="${fx + 6}" y="${y + 2}" font-size="10" fill="${COLORS.fault}">${escape(event.fault)}</text>`,
       );
     }
@@ -66,9 +69,9 @@ export function timelineSvg(
   const legend =
     `<text x="${LEFT}" y="${height - 6}" font-size="11" fill="${COLORS.text}">` +
     `bars: leadership (#token) · ticks: fenced writes, <tspan fill="${COLORS.accepted}">accepted</tspan> / ` +
-    `<tspan fill="${COLORS.rejected}">refused</tspan> · <tspan fill="${COLORS.fault}">▼ faults</tspan></text>`;
+    `<tspan fill="${COLORS.rejected}">refused</tspan> / <tspan fill="${COLORS.unknown}">answer lost</tspan> · <tspan fill="${COLORS.fault}">▼ faults</tspan></text>`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="20" font-size="15" font-weight="bold" fill="${COLORS.text}">${escape(title)}</text>`,
     ...parts,

@@ -3,18 +3,18 @@
  * claims to, or a green verdict means nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { check, spread } from '../proof/check.js';
+import { check, checkLedger, spread } from '../proof/check.js';
 import type { HistoryEvent } from '../proof/history.js';
 import { timelineSvg } from '../proof/timeline.js';
 
 const healthy: HistoryEvent[] = [
   { t: 0, worker: 'w1', kind: 'elected', token: 1 },
-  { t: 10, sentAt: 9, worker: 'w1', kind: 'write', token: 1, accepted: true },
+  { t: 10, sentAt: 9, worker: 'w1', kind: 'write', id: 'w1#1', token: 1, outcome: 'accepted' },
   { t: 100, worker: 'controller', kind: 'fault', fault: 'kill' },
   { t: 100, worker: 'w1', kind: 'fault', fault: 'kill' },
   { t: 1_300, worker: 'w2', kind: 'elected', token: 2 },
-  { t: 1_310, sentAt: 1_305, worker: 'w2', kind: 'write', token: 2, accepted: true },
-  { t: 1_320, sentAt: 1_315, worker: 'w3', kind: 'write', token: 1, accepted: false },
+  { t: 1_310, sentAt: 1_305, worker: 'w2', kind: 'write', id: 'w2#2', token: 2, outcome: 'accepted' },
+  { t: 1_320, sentAt: 1_315, worker: 'w3', kind: 'write', id: 'w3#3', token: 1, outcome: 'refused' },
   { t: 2_000, worker: 'w2', kind: 'deposed', token: 2, reason: 'resigned' },
   { t: 2_100, worker: 'w3', kind: 'elected', token: 3 },
 ];
@@ -23,7 +23,7 @@ describe('the history checker', () => {
   it('passes a healthy run and measures its failovers', () => {
     const verdict = check(healthy, 3_000);
     expect(verdict.violations).toEqual([]);
-    expect(verdict).toMatchObject({ ok: true, elections: 3, writesAccepted: 2, writesRejected: 1 });
+    expect(verdict).toMatchObject({ ok: true, elections: 3, writesAccepted: 2, writesRejected: 1, writesUnknown: 0 });
     expect(verdict.failoverGapsMs).toEqual([1_200]);
     expect(verdict.failovers).toEqual([{ fault: 'kill', worker: 'w1', gapMs: 1_200 }]);
     expect(verdict.leaderlessGapsMs).toEqual([1_200, 100]);
@@ -53,9 +53,9 @@ describe('the history checker', () => {
       { t: 0, worker: 'w1', kind: 'elected', token: 1 },
       { t: 10, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
       { t: 20, worker: 'w2', kind: 'elected', token: 2 },
-      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', token: 2, accepted: true },
-      { t: 40, sentAt: 35, worker: 'w1', kind: 'write', token: 1, accepted: true },
-      { t: 50, sentAt: 45, worker: 'w3', kind: 'write', token: 7, accepted: true },
+      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', id: 'w2#4', token: 2, outcome: 'accepted' },
+      { t: 40, sentAt: 35, worker: 'w1', kind: 'write', id: 'w1#5', token: 1, outcome: 'accepted' },
+      { t: 50, sentAt: 45, worker: 'w3', kind: 'write', id: 'w3#6', token: 7, outcome: 'accepted' },
     ];
     expect(check(events, 60).violations).toEqual([
       "stale write accepted: w1 with token 1 after w2's with 2",
@@ -69,12 +69,27 @@ describe('the history checker', () => {
       { t: 0, worker: 'w1', kind: 'elected', token: 1 },
       { t: 10, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
       { t: 20, worker: 'w2', kind: 'elected', token: 2 },
-      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', token: 2, accepted: true },
-      { t: 40, sentAt: 5, worker: 'w1', kind: 'write', token: 1, accepted: true },
+      { t: 30, sentAt: 25, worker: 'w2', kind: 'write', id: 'w2#7', token: 2, outcome: 'accepted' },
+      { t: 40, sentAt: 5, worker: 'w1', kind: 'write', id: 'w1#8', token: 1, outcome: 'accepted' },
     ];
     expect(check(events, 50).violations).toEqual([]);
   });
 
+  it('reports a spell without a leader longer than the bound, and only that one', () => {
+    const verdict = check(healthy, 3_000, { leaderlessBoundMs: 1_000 });
+    expect(verdict.violations).toEqual([
+      'leaderless for 1200 ms (bound 1000 ms): after w1 (token 1, killed) until w2 (token 2)',
+    ]);
+    expect(check(healthy, 3_000, { leaderlessBoundMs: 1_200 }).ok).toBe(true);
+  });
+
+  it('counts writes whose answer was lost apart from accepted and refused ones', () => {
+    const events: HistoryEvent[] = [
+      ...healthy,
+      { t: 1_400, sentAt: 1_350, worker: 'w2', kind: 'write', id: 'w2#9', token: 2, outcome: 'unknown' },
+    ];
+    expect(check(events, 3_000)).toMatchObject({ ok: true, writesAccepted: 2, writesRejected: 1, writesUnknown: 1 });
+  });
   it('summarises a list as min, median and max', () => {
     expect(spread([3, 1, 2])).toEqual({ min: 1, median: 2, max: 3 });
     expect(spread([])).toBeUndefined();
@@ -88,5 +103,37 @@ describe('the history checker', () => {
     for (const worker of ['w1', 'w2', 'w3']) expect(svg).toContain(`>${worker}</text>`);
     expect(svg).not.toContain('>controller</text>');
     expect(timelineSvg(healthy, verdict.tenures, 'run', ['w4'])).toContain('>w4</text>');
+  });
+});
+
+describe('the ledger check', () => {
+  const writes: HistoryEvent[] = [
+    { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+    { t: 10, sentAt: 5, worker: 'w1', kind: 'write', id: 'w1#1', token: 1, outcome: 'accepted' },
+    { t: 20, sentAt: 15, worker: 'w1', kind: 'write', id: 'w1#2', token: 1, outcome: 'unknown' },
+    { t: 30, sentAt: 25, worker: 'w1', kind: 'write', id: 'w1#3', token: 1, outcome: 'refused' },
+  ];
+
+  it('passes a ledger holding the accepted writes, and a lost-answer write or not', () => {
+    expect(checkLedger([{ token: 1, id: 'w1#1' }], writes)).toEqual([]);
+    expect(checkLedger([{ token: 1, id: 'w1#1' }, { token: 1, id: 'w1#2' }], writes)).toEqual([]);
+  });
+
+  it('reports a token that went down, a missing accepted write, a refused write that landed, and an unknown entry', () => {
+    const ledger = [
+      { token: 2, id: 'w9#1' },
+      { token: 1, id: 'w1#3' },
+    ];
+    expect(checkLedger(ledger, writes)).toEqual([
+      'stale write landed: w1#3 with token 1 after w9#1 with 2',
+      'accepted write w1#1 is missing from the ledger',
+      'refused write w1#3 is in the ledger',
+      'ledger entry w9#1 is no write w9 recorded, and w9 was not killed',
+    ]);
+  });
+
+  it('accepts an entry without a history line from a worker killed with the write in flight', () => {
+    const killed: HistoryEvent[] = [...writes, { t: 40, worker: 'w1', kind: 'fault', fault: 'kill' }];
+    expect(checkLedger([{ token: 1, id: 'w1#1' }, { token: 1, id: 'w1#4' }], killed)).toEqual([]);
   });
 });

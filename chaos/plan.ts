@@ -1,0 +1,101 @@
+/**
+ * What the chaos controller does to the cluster, one fault at a time, every choice drawn from a
+ * seeded random source so a run can be replayed from its seed (timing aside). Faults come in a
+ * shuffled round of every kind first, so even a short run meets each one, then at random.
+ *
+ * One worker is impaired at a time and the next fault waits until the last has healed and a
+ * leader is back: safety must hold under anything, but the failover bound the checker enforces
+ * is promised for a single failure, not for the leader and its standbys failing together.
+ *
+ * @module
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Cluster, WorkerState } from '../cluster/cluster.js';
+import type { NetworkFaultSettings } from '../dev/faults.js';
+
+export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosOptions {
+  readonly leaseMs: number;
+  readonly skewMs: number;
+  /** Mean pause between one fault healing and the next. */
+  readonly faultEveryMs: number;
+  readonly random: () => number;
+  /** Checked between faults: true ends the plan (the fault under way heals first). */
+  readonly done: () => boolean;
+}
+
+/** A wall-clock offset within the allowance: any two workers then differ by at most `skewMs`. */
+export function wallOffset(random: () => number, skewMs: number): number {
+  return (random() - 0.5) * skewMs;
+}
+
+const HEALTHY: NetworkFaultSettings = { throttleRate: 0, dropRate: 0, maxLatencyMs: 0 };
+
+/** Runs faults until `done()`; returns how many of each kind were injected. */
+export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise<Record<FaultKind, number>> {
+  const { leaseMs, skewMs, random } = options;
+  const between = (min: number, max: number) => min + random() * (max - min);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const injected = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+  const round: FaultKind[] = [...FAULT_KINDS];
+  for (let i = round.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [round[i], round[j]] = [round[j]!, round[i]!];
+  }
+
+  const network = async (target: WorkerState, settings: Partial<NetworkFaultSettings>, detail: string) => {
+    const forMs = between(2_000, 6_000);
+    cluster.network(target, { ...HEALTHY, ...settings }, `${detail} for ${(forMs / 1_000).toFixed(1)} s`);
+    await delay(forMs);
+    cluster.network(target, HEALTHY, 'healed');
+  };
+
+  while (!options.done()) {
+    await delay(options.faultEveryMs * between(0.5, 1.5));
+    const leader = cluster.leader();
+    if (!leader) continue;
+    const kind = round.shift() ?? pick(FAULT_KINDS);
+    injected[kind]++;
+    // Network faults and clock steps land on the leader half the time, else on a follower.
+    const anyone = random() < 0.5 ? leader : pick(cluster.running());
+    switch (kind) {
+      case 'kill':
+        cluster.kill(leader);
+        await delay(1_000); // an orchestrator starts a replacement
+        cluster.startWorker(wallOffset(random, skewMs));
+        break;
+      case 'stop':
+        cluster.freeze(leader);
+        await delay(leaseMs + skewMs + between(0, 1_500));
+        cluster.thaw(leader);
+        break;
+      case 'resign':
+        cluster.resign(leader);
+        break;
+      case 'throttle': {
+        const rate = between(0.2, 0.6);
+        await network(anyone, { throttleRate: rate }, `${(rate * 100).toFixed(0)}% of requests throttled`);
+        break;
+      }
+      case 'drop': {
+        const rate = between(0.1, 0.4);
+        await network(anyone, { dropRate: rate }, `${(rate * 100).toFixed(0)}% of answers lost after the write landed`);
+        break;
+      }
+      case 'latency': {
+        const maxLatencyMs = between(50, 300);
+        await network(anyone, { maxLatencyMs }, `up to ${maxLatencyMs.toFixed(0)} ms added to each request`);
+        break;
+      }
+      case 'flaky':
+        await network(anyone, { throttleRate: 0.15, dropRate: 0.15, maxLatencyMs: 150 }, '15% throttled, 15% answers lost, up to 150 ms latency');
+        break;
+      case 'clock':
+        cluster.clock(anyone, wallOffset(random, skewMs));
+        break;
+    }
+  }
+  return injected;
+}

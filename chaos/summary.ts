@@ -1,0 +1,81 @@
+/**
+ * The chaos run's report: a table a person reads (the checks first, then what was injected and
+ * what it cost in failover time) and the same facts as JSON.
+ *
+ * @module
+ */
+import type { NetworkFaultCounts } from '../dev/faults.js';
+import { spread, type Verdict } from '../proof/check.js';
+import type { FaultKind } from './plan.js';
+
+export interface ChaosFacts {
+  readonly seed: number;
+  readonly minutes: number;
+  readonly workers: number;
+  readonly leaseMs: number;
+  readonly skewMs: number;
+  readonly leaderlessBoundMs: number;
+  readonly verdict: Verdict;
+  readonly ledger: { readonly entries: number; readonly violations: readonly string[] };
+  readonly injected: Record<FaultKind, number>;
+  readonly faultsFired: NetworkFaultCounts;
+}
+
+const count = (violations: readonly string[], prefix: string) => violations.filter((v) => v.startsWith(prefix)).length;
+const yesOr = (n: number, what: string) => (n === 0 ? 'yes' : `NO: ${n} ${what}`);
+const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`;
+
+export function chaosSummary(facts: ChaosFacts): { text: string; json: Record<string, unknown> } {
+  const { verdict, ledger } = facts;
+  const violations = [...verdict.violations, ...ledger.violations];
+  const longestLeaderless = Math.max(0, ...verdict.leaderlessGapsMs);
+  const failovers = Object.fromEntries(
+    [...new Set(verdict.failovers.map((f) => f.fault))].map((fault) => {
+      const gaps = verdict.failovers.filter((f) => f.fault === fault).map((f) => f.gapMs);
+      return [fault, { count: gaps.length, ...spread(gaps)! }];
+    }),
+  );
+  const checks: [string, string][] = [
+    ['one leader at a time', yesOr(count(verdict.violations, 'overlap'), 'overlaps')],
+    ['tokens grew at every election', yesOr(count(verdict.violations, 'token did not grow'), 'regressions')],
+    ['no stale write accepted (histories)', yesOr(count(verdict.violations, 'stale') + count(verdict.violations, 'write accepted from'), 'stale writes')],
+    ['ledger tokens never went down', yesOr(count(ledger.violations, 'stale'), 'stale writes landed')],
+    ['ledger matches the histories', yesOr(ledger.violations.length - count(ledger.violations, 'stale'), 'mismatches')],
+    [`leaderless at most ${ms(facts.leaderlessBoundMs)}`, `${yesOr(count(verdict.violations, 'leaderless'), 'longer spells')} (longest ${ms(longestLeaderless)})`],
+  ];
+  const lines = [
+    '',
+    `chaos verdict: ${violations.length === 0 ? 'NO VIOLATIONS' : `${violations.length} VIOLATIONS`}  (seed ${facts.seed}, ` +
+      `${facts.minutes.toFixed(1)} min, ${facts.workers} workers started, lease ${facts.leaseMs} ms, skew ${facts.skewMs} ms)`,
+    ...checks.map(([check, result]) => `  ${check.padEnd(38)} ${result}`),
+    `  ${'elections'.padEnd(38)} ${verdict.elections}`,
+    `  ${'fenced writes'.padEnd(38)} ${verdict.writesAccepted} accepted, ${verdict.writesRejected} refused, ` +
+      `${verdict.writesUnknown} answer lost; ledger holds ${ledger.entries}`,
+    `  ${'faults injected'.padEnd(38)} ${Object.entries(facts.injected).map(([kind, n]) => `${kind} ${n}`).join(' · ')}`,
+    `  ${'network faults that fired'.padEnd(38)} ${facts.faultsFired.throttled} throttled, ${facts.faultsFired.dropped} answers lost, ` +
+      `${facts.faultsFired.delayed} delayed (killed workers' counts are lost)`,
+    ...Object.entries(failovers).map(
+      ([fault, g]) => `  ${`failover after ${fault}`.padEnd(38)} n=${g.count}  min ${ms(g.min)} · median ${ms(g.median)} · max ${ms(g.max)}`,
+    ),
+    ...violations.map((v) => `  VIOLATION: ${v}`),
+  ];
+  return {
+    text: lines.join('\n'),
+    json: {
+      ok: violations.length === 0,
+      seed: facts.seed,
+      minutes: facts.minutes,
+      workers: facts.workers,
+      leaseMs: facts.leaseMs,
+      skewMs: facts.skewMs,
+      leaderlessBoundMs: facts.leaderlessBoundMs,
+      longestLeaderlessMs: longestLeaderless,
+      elections: verdict.elections,
+      writes: { accepted: verdict.writesAccepted, refused: verdict.writesRejected, unknown: verdict.writesUnknown, ledgerEntries: ledger.entries },
+      injected: facts.injected,
+      faultsFired: facts.faultsFired,
+      failoverMs: failovers,
+      violations,
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Faults injected through the SDK's own middleware stack, so every request that does go out still
+ * reaches a real DynamoDB server: nothing here imitates DynamoDB's semantics. Used by the tests
+ * (one fault, made reproducible) and the chaos run (faults switched on and off at random).
+ *
+ * @module
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+const operationOf = (context: { commandName?: string }) => String(context.commandName ?? '').replace(/Command$/, '');
+
+/** An error shaped like the SDK's own for a connection that died mid-request (no HTTP status). */
+export function networkError(): Error {
+  return Object.assign(new Error('socket hang up (injected)'), { name: 'TimeoutError', code: 'ECONNRESET' });
+}
+
+/** An error shaped like DynamoDB's answer to a throttled request (HTTP 400, nothing written). */
+export function throttlingError(): Error {
+  return Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded (injected)'), {
+    name: 'ProvisionedThroughputExceededException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+/**
+ * Lets the chosen requests reach DynamoDB, then throws a network error instead of the answer:
+ * the write landed, the caller cannot know it. `drop` decides per call, by operation name.
+ */
+export function loseResponses(client: DynamoDBClient, drop: (operation: string) => boolean): { dropped(): number } {
+  let dropped = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (drop(operationOf(context))) {
+        dropped++;
+        throw networkError();
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'leaseholdFaultLoseResponses' },
+  );
+  // Callers assert on this: a fault that never fired proves nothing.
+  return { dropped: () => dropped };
+}
+
+/** Makes every request fail before it is sent while `down()` is true: the store is unreachable. */
+export function cutOff(client: DynamoDBClient, down: () => boolean): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (down()) throw networkError();
+      return next(args);
+    },
+    { step: 'initialize', name: 'leaseholdFaultCutOff' },
+  );
+}
+
+/** What {@link injectNetworkFaults} does to each request, read afresh per request so it can change. */
+export interface NetworkFaultSettings {
+  /** Chance that a request is refused as throttled before it is sent. */
+  throttleRate: number;
+  /** Chance that a request reaches DynamoDB but its answer is lost. */
+  dropRate: number;
+  /** Each request waits a random time up to this before it is sent. */
+  maxLatencyMs: number;
+}
+
+/** Tallies of the faults that actually fired. */
+export interface NetworkFaultCounts {
+  throttled: number;
+  dropped: number;
+  delayed: number;
+}
+
+/**
+ * Throttling, lost answers and latency at the rates `settings()` gives at each request, decided
+ * by `random`. Injected outside the SDK's retry loop, so the caller's own retry logic meets them.
+ */
+export function injectNetworkFaults(client: DynamoDBClient, settings: () => NetworkFaultSettings, random: () => number): NetworkFaultCounts {
+  const counts: NetworkFaultCounts = { throttled: 0, dropped: 0, delayed: 0 };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const { throttleRate, dropRate, maxLatencyMs } = settings();
+      if (maxLatencyMs > 0) {
+        counts.delayed++;
+        await new Promise((resolve) => setTimeout(resolve, random() * maxLatencyMs));
+      }
+      if (random() < throttleRate) {
+        counts.throttled++;
+        throw throttlingError();
+      }
+      const result = await next(args);
+      if (random() < dropRate) {
+        counts.dropped++;
+        throw networkError();
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'leaseholdFaultNetwork' },
+  );
+  return counts;
+}
