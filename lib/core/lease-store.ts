@@ -68,6 +68,12 @@ export interface MarkExpiredRequest {
 
 const names = Object.fromEntries(Object.values(A).map((attribute) => [`#${attribute}`, attribute]));
 
+/** The `#placeholder` names an update's expressions use: DynamoDB rejects unused ones. */
+function namesUsedIn(input: { UpdateExpression?: string | undefined; ConditionExpression?: string | undefined }): Record<string, string> {
+  const expression = `${input.UpdateExpression} ${input.ConditionExpression}`;
+  return Object.fromEntries(Object.entries(names).filter(([placeholder]) => expression.includes(placeholder)));
+}
+
 /** Conditions, named so each write reads as a sentence. */
 const when = {
   absent: 'attribute_not_exists(#name)',
@@ -165,26 +171,38 @@ export class LeaseStore {
   /**
    * Marks a lease released, keeping its token for the next holder to build on. Conditional on the
    * token (and, for a holder's own release, on its holder id; an operator's revoke omits it), so
-   * a newer holder is never touched.
+   * a newer holder is never touched. A holder's own release asks for nothing back: whether it
+   * landed or found the lease already gone, there is nothing left to do, so the answer is smaller
+   * and no reconciling read is made.
    */
-  release(request: ReleaseRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+  release(request: ReleaseRequest & { holderId: string }, abortSignal?: AbortSignal): Promise<undefined>;
+  release(request: ReleaseRequest & { holderId?: undefined }, abortSignal?: AbortSignal): Promise<WriteOutcome>;
+  async release(request: ReleaseRequest, abortSignal?: AbortSignal): Promise<WriteOutcome | undefined> {
     const mine = request.holderId !== undefined;
-    return this.update(
-      request.name,
-      {
-        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
-        ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
-        ExpressionAttributeValues: {
-          ':held': 'held',
-          ':released': 'released',
-          ':fencingToken': request.fencingToken,
-          ':nonce': request.nonce,
-          ':wallNow': request.wallNow,
-          ...(mine && { ':holderId': request.holderId }),
-        },
+    const input = {
+      UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+      ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
+      ExpressionAttributeValues: {
+        ':held': 'held',
+        ':released': 'released',
+        ':fencingToken': request.fencingToken,
+        ':nonce': request.nonce,
+        ':wallNow': request.wallNow,
+        ...(mine && { ':holderId': request.holderId }),
       },
-      abortSignal,
-    );
+    };
+    if (!mine) return this.update(request.name, input, abortSignal);
+    try {
+      await this.documents.send(
+        new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: request.name }, ...input, ExpressionAttributeNames: namesUsedIn(input) }),
+        { abortSignal },
+      );
+    } catch (error) {
+      // Already released, taken over or reaped: nothing to undo.
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw translateError(error, this.tableName, request.name);
+    }
+    return undefined;
   }
 
   /** Marks a lease expired exactly as the reaper saw it; any write since then wins over this. */
@@ -363,16 +381,13 @@ export class LeaseStore {
     input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
     abortSignal: AbortSignal | undefined,
   ): Promise<WriteOutcome> {
-    const expression = `${input.UpdateExpression} ${input.ConditionExpression}`;
     try {
       const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [A.name]: name },
           ...input,
-          ExpressionAttributeNames: Object.fromEntries(
-            Object.entries(names).filter(([placeholder]) => expression.includes(placeholder)),
-          ),
+          ExpressionAttributeNames: namesUsedIn(input),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

@@ -211,7 +211,6 @@ export class Lease implements AsyncDisposable {
     const nonce = randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        // A failed condition means it is already released, taken over or reaped: nothing to undo.
         await store.release({
           name: this.name,
           holderId: this.holderId,
