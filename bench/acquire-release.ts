@@ -1,13 +1,16 @@
 /**
  * Uncontended acquire + release latency against its floor: two raw conditional UpdateItem calls
- * on the same server, measured in the same run, interleaved so machine noise hits both alike.
+ * on the same server, measured in the same run, interleaved so machine noise hits both alike. A
+ * second baseline replays the very requests leasehold sends (captured from the SDK), with the
+ * low-level client and none of leasehold's code: the gap between the two baselines is what the
+ * lease item's size costs; the rest is leasehold's own work.
  *
  *   npx tsx bench/acquire-release.ts [--iterations 1000] [--endpoint URL]
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { createLeaseTable, LeaseClient } from '../lib/index.js';
 import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
 import { percentile } from './measure.js';
@@ -18,6 +21,8 @@ export interface AcquireReleaseResult {
   p99Ms: number;
   rawP50Ms: number;
   rawP99Ms: number;
+  /** The same two requests leasehold sends, replayed with the low-level client. */
+  replayP50Ms: number;
   /** p50Ms / rawP50Ms */
   ratio: number;
 }
@@ -58,10 +63,31 @@ export async function benchAcquireRelease(options: { endpoint: string; iteration
       await lease.release();
     };
 
-    const samples = { raw: [] as number[], leasehold: [] as number[] };
-    for (let i = 0; i < 50; i++) await Promise.all([raw(i), leasehold(i)]); // warm up connections and the JIT
+    const captured: UpdateItemCommandInput[] = [];
+    const capturing = new DynamoDBClient(localClientConfig(options.endpoint));
+    capturing.middlewareStack.add(
+      (next) => async (args) => {
+        captured.push(structuredClone(args.input as UpdateItemCommandInput));
+        return next(args);
+      },
+      { step: 'build', name: 'benchCapture' },
+    );
+    const once = await new LeaseClient({ tableName, client: capturing, holderId: 'bench' }).tryAcquire('captured', { leaseMs: 30_000 });
+    await once!.release();
+    capturing.destroy();
+    const [acquireInput, releaseInput] = captured as [UpdateItemCommandInput, UpdateItemCommandInput];
+    const replay = async (i: number) => {
+      const Key = { name: { S: `replay-${i}` } };
+      await client.send(new UpdateItemCommand({ ...acquireInput, Key }));
+      await client.send(new UpdateItemCommand({ ...releaseInput, Key }));
+    };
+
+    const samples = { raw: [] as number[], leasehold: [] as number[], replay: [] as number[] };
+    // Warm up connections, Node's JIT and the server's JVM: a fresh DynamoDB Local is slow at first.
+    for (let i = 0; i < 500; i++) await Promise.all([raw(i), leasehold(i), replay(-1 - i)]);
+    const kinds = [['raw', raw], ['leasehold', leasehold], ['replay', replay]] as const;
     for (let i = 0; i < options.iterations; i++) {
-      const order = i % 2 ? ([['raw', raw], ['leasehold', leasehold]] as const) : ([['leasehold', leasehold], ['raw', raw]] as const);
+      const order = i % 2 ? kinds : [...kinds].reverse();
       for (const [kind, run] of order) {
         const start = performance.now();
         await run(i);
@@ -76,6 +102,7 @@ export async function benchAcquireRelease(options: { endpoint: string; iteration
       p99Ms: percentile(samples.leasehold, 99),
       rawP50Ms,
       rawP99Ms: percentile(samples.raw, 99),
+      replayP50Ms: percentile(samples.replay, 50),
       ratio: p50Ms / rawP50Ms,
     };
   } finally {

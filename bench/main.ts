@@ -1,0 +1,106 @@
+/**
+ * `npm run bench`: every benchmark against one DynamoDB Local instance, in one run, each beside a
+ * baseline measured in that same run (raw requests, a Scan, or the peer libraries). Prints a
+ * table and writes the results as JSON.
+ *
+ *   npm run bench -- [--out FILE] [--quick] [--endpoint URL]
+ *
+ * `--quick` is a reduced run (under 3 minutes): fewer iterations, trials and lease periods, and a
+ * smaller reaper table.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { benchAcquireRelease } from './acquire-release.js';
+import { benchFailover } from './failover.js';
+import { benchCost } from './cost.js';
+import { benchReaper } from './reaper.js';
+import { benchContention } from './contention.js';
+
+const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' } } });
+const quick = values.quick === true;
+const out = values.out ?? join('bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const leaseMs = 2_000;
+const skewMs = 200;
+const log = (line: string) => console.log(`  ${line}`);
+
+const server = values.endpoint ? undefined : await startEmbeddedDynamoDB();
+const endpoint = values.endpoint ?? server!.endpoint;
+const started = performance.now();
+try {
+  console.log(`bench${quick ? ' --quick' : ''} on ${server?.kind ?? endpoint} · ${cpus().length} CPUs · Node ${process.versions.node}`);
+  console.log('acquire + release, uncontended...');
+  const acquireRelease = await benchAcquireRelease({ endpoint, iterations: quick ? 300 : 2_000 });
+  console.log('failover after SIGKILL of the leader...');
+  const failover = await benchFailover({ endpoint, trials: quick ? 5 : 20, leaseMs, skewMs, log });
+  console.log('requests and cost per hour of leadership...');
+  const cost = await benchCost({ endpoint, leaseMs, skewMs, periods: quick ? 3 : 10, log });
+  console.log('reaper against a Scan...');
+  const [smallerTable, reaper] = await benchReaper({ endpoint, sizes: quick ? [2_000, 10_000] : [10_000, 100_000], expired: quick ? 100 : 1_000, log });
+  console.log('contention...');
+  const contention = await benchContention({ endpoint, contenders: 50, leaseMs, skewMs });
+
+  const cheapestPeer = Math.min(...Object.entries(cost.costPerLeaderHourUsd).filter(([name]) => name !== 'leasehold').map(([, usd]) => usd));
+  const results = {
+    backend: server?.kind ?? endpoint,
+    quick,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.versions.node },
+    acquireRelease,
+    failover,
+    requestsPerLeaderHour: cost.requestsPerLeaderHour,
+    costPerLeaderHourUsd: cost.costPerLeaderHourUsd,
+    requestsPerLeaderHour50: cost.requestsPerLeaderHour50,
+    costPerLeaderHourUsd50: cost.costPerLeaderHourUsd50,
+    followersRatio: cost.followersRatio,
+    costLeaseMs: cost.leaseMs,
+    failoverBoundMs: cost.failoverBoundMs,
+    reaper: { ...reaper!, smallerTable: smallerTable! },
+    contention,
+    targets: {
+      acquireReleaseRatio: { target: 1.1, actual: acquireRelease.ratio },
+      failoverRatioP99: { target: 1.15, actual: failover.ratioP99 },
+      costVsCheapestPeer: { target: 0.5, actual: cost.costPerLeaderHourUsd.leasehold! / cheapestPeer },
+      followers4To50: { target: 1.5, actual: cost.followersRatio.leasehold! },
+      reaperRequestsTableGrowth: { target: 1, actual: reaper!.requests / smallerTable!.requests },
+    },
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const fixed = (n: number, digits = 2) => n.toFixed(digits);
+  const usd = (n: number | undefined) => (n === undefined ? '-' : `$${n.toFixed(5)}`);
+  const names = Object.keys(cost.costPerLeaderHourUsd);
+  console.log(`\nresults (${((performance.now() - started) / 1_000).toFixed(0)} s)`);
+  console.table({
+    'acquire+release p50 / p99 ms': {
+      leasehold: `${fixed(acquireRelease.p50Ms)} / ${fixed(acquireRelease.p99Ms)}`,
+      baseline: `${fixed(acquireRelease.rawP50Ms)} / ${fixed(acquireRelease.rawP99Ms)} (2 raw UpdateItem); p50 ${fixed(acquireRelease.replayP50Ms)} replaying leasehold's own 2 requests`,
+    },
+    [`failover p50 / p99 ms (lease ${leaseMs} + skew ${skewMs})`]: {
+      leasehold: `${fixed(failover.p50Ms, 0)} / ${fixed(failover.p99Ms, 0)}`,
+      ...Object.fromEntries(Object.entries(failover.peers).map(([peer, p]) => [peer, `${fixed(p.p50Ms, 0)} / ${fixed(p.p99Ms, 0)}`])),
+    },
+    [`requests per leader-hour (4 followers; failover bound ${cost.failoverBoundMs} ms)`]: Object.fromEntries(names.map((n) => [n, Math.round(cost.requestsPerLeaderHour[n]!)])),
+    'cost per leader-hour (4 followers)': Object.fromEntries(names.map((n) => [n, usd(cost.costPerLeaderHourUsd[n])])),
+    'cost per leader-hour (50 followers)': Object.fromEntries(names.map((n) => [n, usd(cost.costPerLeaderHourUsd50[n])])),
+    [`reaper: ${reaper!.leases} leases, ${reaper!.expired} expired (requests / ms / read units)`]: {
+      leasehold: `${reaper!.requests} / ${fixed(reaper!.ms, 0)} / ${reaper!.readUnits}`,
+      baseline: `${reaper!.scanBaselineRequests} / ${fixed(reaper!.scanBaselineMs, 0)} / ${reaper!.scanBaselineReadUnits} (Scan)`,
+    },
+    [`contention: ${contention.contenders} contenders`]: {
+      leasehold: `first leader ${fixed(contention.timeToFirstLeaderMs, 0)} ms · ${fixed(contention.requestsPerSecondFirst, 1)} req/s, then ${fixed(contention.requestsPerSecondSettled, 1)}`,
+      baseline: `${fixed(contention.rawTwoRoundTripsMs, 0)} ms (2 raw round trips, 50 fresh clients)`,
+    },
+  });
+  console.log('targets:');
+  for (const [name, { target, actual }] of Object.entries(results.targets)) {
+    console.log(`  ${name.padEnd(28)} ${fixed(actual)} (target <= ${target}) ${actual <= target ? 'met' : 'NOT MET'}`);
+  }
+  console.log(`\nwrote ${out}`);
+} finally {
+  await server?.stop();
+}

@@ -1,0 +1,33 @@
+/**
+ * One participant in an election, whatever the library: the failover and cost benchmarks run
+ * leasehold and its npm peers through this same shape, configured alike.
+ *
+ * @module
+ */
+import type { RequestCounts } from '../measure.js';
+
+export interface ContenderOptions {
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly lockName: string;
+  readonly id: string;
+  /** The lease this library writes; it renews every third of it, as leasehold does by default. */
+  readonly leaseMs: number;
+  /** leasehold's clock-skew allowance; the peers have none (they wait out a whole lease instead). */
+  readonly skewMs: number;
+  /** Where to count every DynamoDB request this participant sends, if anywhere. */
+  readonly counts?: RequestCounts;
+}
+
+export interface Participant {
+  /** Stops for good: gives the lock back if held, and sends nothing more. */
+  stop(): Promise<void>;
+}
+
+export interface Contender {
+  readonly name: string;
+  /** Creates the table this library needs. */
+  createTable(endpoint: string, tableName: string): Promise<void>;
+  /** Campaigns until it holds the lock (calling `onLeading` once), then keeps it until stopped. */
+  start(options: ContenderOptions, onLeading: () => void): Participant;
+}
