@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localClientConfig } from '../../dev/local-dynamodb.js';
 import type { RequestCounts } from '../measure.js';
 
 export interface ContenderOptions {
@@ -30,4 +32,25 @@ export interface Contender {
   createTable(endpoint: string, tableName: string): Promise<void>;
   /** Campaigns until it holds the lock (calling `onLeading` once), then keeps it until stopped. */
   start(options: ContenderOptions, onLeading: () => void): Participant;
+}
+
+/** Creates an on-demand table keyed by string attributes: `hash`, and `range` if given (a peer's own lock table). */
+export async function createKeyedTable(endpoint: string, tableName: string, hash: string, range?: string): Promise<void> {
+  const keys = [
+    { AttributeName: hash, KeyType: 'HASH' as const },
+    ...(range === undefined ? [] : [{ AttributeName: range, KeyType: 'RANGE' as const }]),
+  ];
+  const client = new DynamoDBClient(localClientConfig(endpoint));
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        KeySchema: keys,
+        AttributeDefinitions: keys.map(({ AttributeName }) => ({ AttributeName, AttributeType: 'S' as const })),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
 }

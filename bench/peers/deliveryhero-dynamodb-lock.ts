@@ -4,35 +4,18 @@
  * waits one whole lease, then takes it only if its record version did not change; if it did, it
  * reads and waits again. So its failover bound is two leases, not lease + skew.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocument } from '@aws-sdk/lib-dynamodb';
 import { dynamoDBLockClientFactory, type Lock } from '@deliveryhero/dynamodb-lock';
 import { localClientConfig } from '../../dev/local-dynamodb.js';
 import { countRequests } from '../measure.js';
-import type { Contender } from './contender.js';
+import { createKeyedTable, type Contender } from './contender.js';
 
 const KEYS = { partitionKey: 'lockId', sortKey: 'lockGroup' } as const;
 
 export const deliveryheroDynamodbLock: Contender = {
   name: '@deliveryhero/dynamodb-lock',
-  async createTable(endpoint, tableName) {
-    const client = new DynamoDBClient(localClientConfig(endpoint));
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [
-          { AttributeName: KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: KEYS.sortKey, AttributeType: 'S' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    client.destroy();
-  },
+  createTable: (endpoint, tableName) => createKeyedTable(endpoint, tableName, KEYS.partitionKey, KEYS.sortKey),
   start(options, onLeading) {
     const client = new DynamoDBClient(localClientConfig(options.endpoint));
     let stopped = false;

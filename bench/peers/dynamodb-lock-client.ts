@@ -5,29 +5,17 @@
  * if it did, it reads and waits again. So its failover bound is two leases, not lease + skew.
  * (`trustLocalTime` would wait out only the rest of the lease, with no skew allowance at all.)
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import AWS from 'aws-sdk';
 import { FailOpen, type DocumentClientLike, type Lock } from 'dynamodb-lock-client';
 import { localClientConfig } from '../../dev/local-dynamodb.js';
 import { countRequest } from '../measure.js';
-import type { Contender } from './contender.js';
+import { createKeyedTable, type Contender } from './contender.js';
 
 const PARTITION_KEY = 'id';
 
 export const dynamodbLockClient: Contender = {
   name: 'dynamodb-lock-client',
-  async createTable(endpoint, tableName) {
-    const client = new DynamoDBClient(localClientConfig(endpoint));
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [{ AttributeName: PARTITION_KEY, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: PARTITION_KEY, AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    client.destroy();
-  },
+  createTable: (endpoint, tableName) => createKeyedTable(endpoint, tableName, PARTITION_KEY),
   start(options, onLeading) {
     const { credentials, region } = localClientConfig(options.endpoint) as { credentials: { accessKeyId: string; secretAccessKey: string }; region: string };
     const service = new AWS.DynamoDB({ endpoint: options.endpoint, region, credentials: new AWS.Credentials(credentials) });

@@ -1,0 +1,38 @@
+/**
+ * The benchmarks, each in miniature, so `npm run bench` cannot rot between runs: they run end to
+ * end on the reference server and their numbers mean what the README says. No timing is asserted
+ * (these machines are shared); counts are.
+ */
+import { describe, expect, it } from 'vitest';
+import { benchReaper } from '../bench/reaper.js';
+import { benchFailover } from '../bench/failover.js';
+import { benchContention } from '../bench/contention.js';
+import { referenceBackend } from './support/backends.js';
+
+describe('the benchmarks, in miniature', () => {
+  const { endpoint } = referenceBackend();
+
+  it('reaper: the same requests at ten times the table, while a Scan reads it all', async () => {
+    const [small, large] = await benchReaper({ endpoint, sizes: [300, 3_000], expired: 30 });
+    expect(small!.requests).toBe(large!.requests);
+    // 8 shard queries (one page each) and one conditional write per expired lease.
+    expect(large!.requests).toBe(8 + 30);
+    expect(large!.scanBaselineReadUnits).toBeGreaterThan(5 * small!.scanBaselineReadUnits);
+    expect(large!.readUnits).toBeLessThan(large!.scanBaselineReadUnits / 10);
+  }, 60_000);
+
+  it('failover: every library, leasehold and both peers, hands over after a SIGKILL', async () => {
+    const result = await benchFailover({ endpoint, trials: 1, leaseMs: 1_000, skewMs: 100 });
+    expect(Object.keys(result.peers).sort()).toEqual(['@deliveryhero/dynamodb-lock', 'dynamodb-lock-client']);
+    for (const stats of [result, ...Object.values(result.peers)]) {
+      expect(stats.gapsMs).toHaveLength(1);
+      expect(stats.gapsMs[0]).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
+  it('contention: fifty contenders elect exactly one leader', async () => {
+    const result = await benchContention({ endpoint, contenders: 50, leaseMs: 1_000, skewMs: 100 });
+    expect(result.leaders).toBe(1);
+    expect(result.requestsPerSecondSettled).toBeLessThan(result.requestsPerSecondFirst);
+  }, 60_000);
+});
