@@ -3,7 +3,9 @@
  * on the same server, measured in the same run, interleaved so machine noise hits both alike. A
  * second baseline replays the very requests leasehold sends (captured from the SDK), with the
  * low-level client and none of leasehold's code: the gap between the two baselines is what the
- * lease item's size costs; the rest is leasehold's own work.
+ * lease item's size costs; the rest is leasehold's own work. This process's CPU time per pair is
+ * measured too: on loopback the SDK's own work (serialising, signing, parsing) is a large share of
+ * a round trip, and it grows with the size of what is sent and returned.
  *
  *   npx tsx bench/acquire-release.ts [--iterations 1000] [--endpoint URL]
  */
@@ -25,6 +27,8 @@ export interface AcquireReleaseResult {
   replayP50Ms: number;
   /** p50Ms / rawP50Ms */
   ratio: number;
+  /** This process's CPU time (user + system) per acquire+release pair, mean, in µs. */
+  clientCpuUs: { leasehold: number; raw: number; replay: number };
 }
 
 export async function benchAcquireRelease(options: { endpoint: string; iterations: number }): Promise<AcquireReleaseResult> {
@@ -83,15 +87,19 @@ export async function benchAcquireRelease(options: { endpoint: string; iteration
     };
 
     const samples = { raw: [] as number[], leasehold: [] as number[], replay: [] as number[] };
+    const cpuUs = { raw: 0, leasehold: 0, replay: 0 };
     // Warm up connections, Node's JIT and the server's JVM: a fresh DynamoDB Local is slow at first.
     for (let i = 0; i < 500; i++) await Promise.all([raw(i), leasehold(i), replay(-1 - i)]);
     const kinds = [['raw', raw], ['leasehold', leasehold], ['replay', replay]] as const;
     for (let i = 0; i < options.iterations; i++) {
       const order = i % 2 ? kinds : [...kinds].reverse();
       for (const [kind, run] of order) {
+        const cpuBefore = process.cpuUsage();
         const start = performance.now();
         await run(i);
         samples[kind].push(performance.now() - start);
+        const cpu = process.cpuUsage(cpuBefore);
+        cpuUs[kind] += cpu.user + cpu.system;
       }
     }
     const p50Ms = percentile(samples.leasehold, 50);
@@ -104,6 +112,11 @@ export async function benchAcquireRelease(options: { endpoint: string; iteration
       rawP99Ms: percentile(samples.raw, 99),
       replayP50Ms: percentile(samples.replay, 50),
       ratio: p50Ms / rawP50Ms,
+      clientCpuUs: {
+        leasehold: cpuUs.leasehold / options.iterations,
+        raw: cpuUs.raw / options.iterations,
+        replay: cpuUs.replay / options.iterations,
+      },
     };
   } finally {
     client.destroy();

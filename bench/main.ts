@@ -80,6 +80,10 @@ try {
       leasehold: `${fixed(acquireRelease.p50Ms)} / ${fixed(acquireRelease.p99Ms)}`,
       baseline: `${fixed(acquireRelease.rawP50Ms)} / ${fixed(acquireRelease.rawP99Ms)} (2 raw UpdateItem); p50 ${fixed(acquireRelease.replayP50Ms)} replaying leasehold's own 2 requests`,
     },
+    'acquire+release client CPU µs per pair': {
+      leasehold: fixed(acquireRelease.clientCpuUs.leasehold, 0),
+      baseline: `${fixed(acquireRelease.clientCpuUs.raw, 0)} (2 raw UpdateItem); ${fixed(acquireRelease.clientCpuUs.replay, 0)} replaying leasehold's own 2 requests`,
+    },
     [`failover p50 / p99 ms (lease ${leaseMs} + skew ${skewMs})`]: {
       leasehold: `${fixed(failover.p50Ms, 0)} / ${fixed(failover.p99Ms, 0)}`,
       ...Object.fromEntries(Object.entries(failover.peers).map(([peer, p]) => [peer, `${fixed(p.p50Ms, 0)} / ${fixed(p.p99Ms, 0)}`])),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { benchReaper } from '../bench/reaper.js';
 import { benchFailover } from '../bench/failover.js';
 import { benchContention } from '../bench/contention.js';
+import { benchAcquireRelease } from '../bench/acquire-release.js';
 import { referenceBackend } from './support/backends.js';
 
 const backend = referenceBackend();
@@ -14,6 +15,13 @@ const backend = referenceBackend();
 // The benchmarks sign with the local servers' fake credentials: they are not for a real table.
 describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () => {
   const { endpoint } = backend;
+
+  it("acquire + release: leasehold, the raw floor and the replay of leasehold's own requests all run and are timed", async () => {
+    const result = await benchAcquireRelease({ endpoint, iterations: 20 });
+    for (const ms of [result.p50Ms, result.rawP50Ms, result.replayP50Ms]) expect(ms).toBeGreaterThan(0);
+    expect(result.ratio).toBeCloseTo(result.p50Ms / result.rawP50Ms);
+    for (const us of Object.values(result.clientCpuUs)) expect(us).toBeGreaterThan(0);
+  }, 60_000);
 
   it('reaper: the same requests at ten times the table, while a Scan reads it all', async () => {
     const [small, large] = await benchReaper({ endpoint, sizes: [300, 3_000], expired: 30 });
