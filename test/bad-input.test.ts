@@ -2,9 +2,9 @@
  * Every bad input gets a typed error naming the argument, before anything is sent: the stored
  * table is compared byte for byte before and after.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, InvalidArgumentError, LeaseClient, type Lease } from '../lib/index.js';
+import { createLeaseTable, InvalidArgumentError, LeaseClient, reapExpiredLeases, verifyLeaseTable, type Lease } from '../lib/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
 const [backend] = backends();
@@ -84,5 +84,23 @@ describe('LeaseClient configuration', () => {
   it('rejects a lease no longer than the guard, since it would be born expired', async () => {
     const leases = new LeaseClient({ tableName: 'leases', client, guardMs: 500 });
     await expect(leases.tryAcquire('x', { leaseMs: 500 })).rejects.toMatchObject({ argument: 'leaseMs' });
+  });
+});
+
+describe('table names', () => {
+  const client = clientFor(backend!);
+  afterAll(() => client.destroy());
+  const tableNames = async () => (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+
+  it.each([
+    ['createLeaseTable', (name: string) => createLeaseTable(client, name)],
+    ['verifyLeaseTable', (name: string) => verifyLeaseTable(client, name)],
+    ['reapExpiredLeases', (name: string) => reapExpiredLeases({ client, tableName: name, skewMs: 1_000 })],
+  ] as const)('%s refuses a name DynamoDB would refuse with InvalidArgumentError, creating nothing', async (_what, call) => {
+    const before = await tableNames();
+    for (const name of ['ab', 'a b', '', 'x'.repeat(256)]) {
+      await expect(call(name)).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'tableName' });
+    }
+    expect(await tableNames()).toEqual(before);
   });
 });

@@ -20,6 +20,7 @@ import {
   checkLeaseName,
   checkNonEmptyString,
   checkRatio,
+  checkTableName,
   MAX_TIMER_MS,
   rejectUnknownKeys,
 } from './validate.js';
@@ -132,10 +133,7 @@ export class LeaseClient {
   constructor(options: LeaseClientOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
     rejectUnknownKeys('options', options, CLIENT_OPTIONS);
-    checkNonEmptyString('tableName', options.tableName);
-    if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(options.tableName)) {
-      throw new InvalidArgumentError('tableName', 'must be 3-255 characters of a-z, A-Z, 0-9, _, - and .');
-    }
+    checkTableName(options.tableName);
     if (typeof options.client?.send !== 'function') {
       throw new InvalidArgumentError('client', 'must be a DynamoDBClient from @aws-sdk/client-dynamodb');
     }

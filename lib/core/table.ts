@@ -11,9 +11,10 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { TableSchemaMismatchError } from './errors.js';
+import { TableSchemaMismatchError, type InvalidArgumentError } from './errors.js';
 import { translateError } from './store-errors.js';
 import { LeaseAttribute, ReaperIndex } from './schema.js';
+import { checkTableName } from './validate.js';
 
 /** Options of {@link createLeaseTable}. */
 export interface CreateLeaseTableOptions {
@@ -24,13 +25,15 @@ export interface CreateLeaseTableOptions {
 /**
  * Creates an on-demand lease table with its sparse reaper index and waits until it is active.
  * Succeeds without change if a lease table of that name already exists; throws
- * {@link TableSchemaMismatchError} if a table of that name has another key.
+ * {@link TableSchemaMismatchError} if a table of that name has another key, and
+ * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse.
  */
 export async function createLeaseTable(
   client: DynamoDBClient,
   tableName: string,
   options: CreateLeaseTableOptions = {},
 ): Promise<void> {
+  checkTableName(tableName);
   try {
     await client.send(
       new CreateTableCommand({
@@ -66,6 +69,7 @@ export async function createLeaseTable(
  * Throws {@link TableNotFoundError} or {@link TableSchemaMismatchError} naming what is wrong.
  */
 export async function verifyLeaseTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  checkTableName(tableName);
   let table: TableDescription | undefined;
   try {
     ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));

@@ -44,6 +44,14 @@ export function checkNonEmptyString(argument: string, value: unknown, maxLength 
   if (value.length > maxLength) throw new InvalidArgumentError(argument, `must be at most ${maxLength} characters`);
 }
 
+/** DynamoDB's own rule for table names, checked here so a bad one is an argument error, not a store error. */
+export function checkTableName(value: unknown): asserts value is string {
+  checkNonEmptyString('tableName', value);
+  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(value)) {
+    throw new InvalidArgumentError('tableName', 'must be 3-255 characters of a-z, A-Z, 0-9, _, - and .');
+  }
+}
+
 /** A duration in ms: finite, within [min, max]. `min` is inclusive unless `exclusiveMin`. */
 export function checkDurationMs(
   argument: string,

@@ -13,7 +13,7 @@ import type { IndexedLease } from '../core/lease-record.js';
 import { LeaseStore } from '../core/lease-store.js';
 import { isRetryable } from '../core/store-errors.js';
 import { ReaperIndex } from '../core/schema.js';
-import { checkDurationMs, checkNonEmptyString, rejectUnknownKeys } from '../core/validate.js';
+import { checkDurationMs, checkTableName, rejectUnknownKeys } from '../core/validate.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { LeaseEventPublisher, LeaseExpiredDetail } from './events.js';
 
@@ -61,7 +61,7 @@ const OPTIONS = ['client', 'tableName', 'skewMs', 'publisher', 'shouldStop', 'cl
 /** Runs the reaper once over every shard of the index, in parallel. */
 export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSummary> {
   rejectUnknownKeys('options', options, OPTIONS);
-  checkNonEmptyString('tableName', options.tableName);
+  checkTableName(options.tableName);
   checkDurationMs('skewMs', options.skewMs);
   const pageSize = options.pageSize ?? 100;
   const writesInFlight = options.writesInFlight ?? 10;
