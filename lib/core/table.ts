@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { TableSchemaMismatchError, type InvalidArgumentError } from './errors.js';
+import { TableSchemaMismatchError } from './errors.js';
 import { translateError } from './store-errors.js';
 import { LeaseAttribute, ReaperIndex } from './schema.js';
 import { checkTableName } from './validate.js';
