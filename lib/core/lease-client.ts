@@ -124,6 +124,8 @@ export class LeaseClient {
   readonly tableName: string;
   readonly skewMs: number;
   readonly driftRatio: number;
+  /** How many ms before the drift-adjusted deadline its holders stop trusting a lease. */
+  readonly guardMs: number;
   /** The clock this client and its leases run on. */
   readonly clock: Clock;
   private readonly store: LeaseStore;
@@ -145,6 +147,7 @@ export class LeaseClient {
     checkRatio('driftRatio', this.driftRatio, 0.5);
     const guardMs = options.guardMs ?? 0;
     checkDurationMs('guardMs', guardMs);
+    this.guardMs = guardMs;
     this.clock = options.clock ?? systemClock;
     this.tableName = options.tableName;
     this.store = new LeaseStore(options.client, options.tableName);
