@@ -100,3 +100,34 @@ export function injectNetworkFaults(client: DynamoDBClient, settings: () => Netw
   );
   return counts;
 }
+
+/**
+ * The SDK's own retries hiding a landed write: the first HTTP attempt of the chosen operations
+ * reaches DynamoDB and its answer is lost (a connection reset, which the SDK retries by itself),
+ * and from then on every attempt of those operations is throttled, as a hot partition does,
+ * until `heal()`. The caller sees only throttling errors, the first with `$metadata.attempts` > 1.
+ * Sits inside the SDK's retry loop, so it acts on each attempt.
+ */
+export function landThenThrottle(
+  client: DynamoDBClient,
+  affect: (operation: string) => boolean,
+): { landed(): number; throttled(): number; heal(): void } {
+  let landed = 0;
+  let throttled = 0;
+  let healed = false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (healed || !affect(operationOf(context))) return next(args);
+      if (landed > 0) {
+        throttled++;
+        throw throttlingError();
+      }
+      await next(args);
+      landed++;
+      throw networkError();
+    },
+    // Low priority in this step runs inside the SDK's retry middleware (high priority): per attempt.
+    { step: 'finalizeRequest', priority: 'low', name: 'leaseholdFaultLandThenThrottle' },
+  );
+  return { landed: () => landed, throttled: () => throttled, heal: () => void (healed = true) };
+}

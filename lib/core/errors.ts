@@ -144,7 +144,7 @@ export class TableSchemaMismatchError extends LeaseholdError {
  * may still have landed; leasehold has already tried to reconcile and, where it could, to undo it.
  */
 export class LeaseStoreError extends LeaseholdError {
-  override readonly name = 'LeaseStoreError';
+  override readonly name: string = 'LeaseStoreError';
   readonly leaseName: string | undefined;
   /** The failed write may have landed. */
   readonly outcomeUnknown: boolean;
@@ -160,5 +160,18 @@ export class LeaseStoreError extends LeaseholdError {
     this.leaseName = leaseName;
     this.outcomeUnknown = outcomeUnknown;
     this.retryable = options?.retryable ?? outcomeUnknown;
+  }
+}
+
+/**
+ * DynamoDB refused a write because a transaction on the same item was in progress
+ * (`TransactionConflictException`), or cancelled a transaction that met another write on one of
+ * its items (reason `TransactionConflict`). Nothing was written; sending it again may succeed.
+ * Distinct from {@link FencedWriteRejectedError}: the lease was not found lost, only busy.
+ */
+export class TransactionConflictError extends LeaseStoreError {
+  override readonly name = 'TransactionConflictError';
+  constructor(message: string, leaseName: string | undefined, outcomeUnknown: boolean, options?: { cause?: unknown }) {
+    super(message, leaseName, outcomeUnknown, { ...options, retryable: true });
   }
 }

@@ -9,7 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
-import { Lease, snapshot, type LeaseRuntime } from './lease.js';
+import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import type { LeaseRecord, StandbySlot } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
@@ -275,7 +275,7 @@ export class LeaseClient {
    */
   private async attempt(name: string, options: AcquireOptions): Promise<Lease | Refusal> {
     const nonce = randomUUID();
-    let firstSentAt: number | undefined;
+    let first: SendTime | undefined;
     let lastError: LeaseStoreError | undefined;
     let mayHaveLanded = false;
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
@@ -284,7 +284,7 @@ export class LeaseClient {
       const wallNow = this.clock.wallNow();
       // The earliest send is the conservative basis: if it is the one that landed, the stored
       // expiry was computed from it.
-      firstSentAt ??= sentAt;
+      first ??= { at: sentAt, wallAt: wallNow };
       const observed = this.observations.get(name);
       const unchangedLongEnough =
         observed !== undefined && sentAt - observed.seenAt > observed.leaseMs * (1 + this.driftRatio);
@@ -300,10 +300,10 @@ export class LeaseClient {
           unchangedRevision: unchangedLongEnough ? observed.revision : undefined,
           data: options.data,
         });
-        if (outcome.landed) return this.won(outcome.record, firstSentAt);
+        if (outcome.landed) return this.won(outcome.record, first);
         const current = outcome.current;
         if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
-          return this.won(current, firstSentAt);
+          return this.won(current, first);
         }
         return this.refused(name, current);
       } catch (error) {
@@ -315,7 +315,7 @@ export class LeaseClient {
     // No send got an answer: the table is the only witness of whether one landed.
     const current = mayHaveLanded ? await this.store.read(name).catch(() => undefined) : undefined;
     if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
-      return this.won(current, firstSentAt ?? this.clock.monotonicNow());
+      return this.won(current, first ?? { at: this.clock.monotonicNow(), wallAt: this.clock.wallNow() });
     }
     const unseen = mayHaveLanded ? ` If one landed unseen, the lease lapses by itself within ${options.leaseMs} ms.` : '';
     throw new LeaseStoreError(
@@ -326,9 +326,9 @@ export class LeaseClient {
     );
   }
 
-  private won(record: LeaseRecord, sentAt: number): Lease {
+  private won(record: LeaseRecord, sent: SendTime): Lease {
     this.observations.delete(record.name);
-    return new Lease(this.runtime, record, sentAt);
+    return new Lease(this.runtime, record, sent);
   }
 
   private refused(name: string, current: LeaseRecord | undefined): Refusal {

@@ -12,13 +12,19 @@
  * Both contender paths start no earlier than the holder's deadline, so the holder always stops
  * first. Measuring from `sentAt` (not the answer) is what keeps a slow answer from stretching it.
  *
+ * The same bound is also kept on the wall clock (`sentAtWall + leaseMs·(1 − drift) − guard`), and
+ * trust ends at the earlier of the two. The monotonic clock guards against wall-clock steps (NTP,
+ * an operator); the wall clock guards against the monotonic clock standing still while the machine
+ * is suspended (a laptop lid, a paused VM, a frozen Lambda environment), when contenders' clocks
+ * run on. A wall clock stepped forward only ends trust early, which is safe.
+ *
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
-import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
 import type { LeaseRecord, WriteOutcome } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
@@ -41,6 +47,16 @@ export interface RenewOptions {
 }
 
 type Status = 'held' | 'lost' | 'released';
+
+/** How many times a fenced write is sent while it meets transaction conflicts. */
+const FENCED_WRITE_ATTEMPTS = 5;
+
+/**
+ * The longest a timer sleeps before the deadline is checked again. Timers run on the monotonic
+ * clock, which stands still while the machine is suspended: the wall-clock bound must be noticed
+ * soon after it resumes, not when the monotonic deadline finally comes.
+ */
+const MAX_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * A lease this process holds. Trust it only while {@link Lease.signal} has not aborted; pass
@@ -65,18 +81,26 @@ export class Lease implements AsyncDisposable {
   private status: Status = 'held';
   private record: LeaseRecord;
   private deadline = 0;
+  private wallDeadline = 0;
   private timer: TimerHandle | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The lease item's own writes in flight from this process. DynamoDB refuses a write to an item
+   * while a transaction on it is in progress (and cancels a transaction that meets a write), so a
+   * renewal and this holder's fenced writes take turns rather than conflict with each other.
+   */
+  private fencedInFlight = new Set<Promise<unknown>>();
+  private renewInFlight: Promise<unknown> | undefined;
 
   /** @internal Leases come from {@link LeaseClient.tryAcquire} and {@link LeaseClient.acquire}. */
-  constructor(runtime: LeaseRuntime, record: LeaseRecord, sentAt: number) {
+  constructor(runtime: LeaseRuntime, record: LeaseRecord, sent: SendTime) {
     this.runtime = runtime;
     this.record = record;
     this.name = record.name;
     this.holderId = record.holderId;
     this.fencingToken = record.fencingToken;
     this.signal = this.controller.signal;
-    this.trustUntil(sentAt, record.leaseMs);
+    this.trustUntil(sent, record.leaseMs);
   }
 
   /** The lease duration currently stored, in ms. */
@@ -97,6 +121,7 @@ export class Lease implements AsyncDisposable {
   /**
    * The monotonic deadline: the lease's `clock.monotonicNow()` value until which this holder may
    * trust the lease (for the system clock, `performance.now()` ms). Moves later with each renewal.
+   * Trust also ends if the wall clock reaches the same bound first (see {@link remainingMs}).
    */
   get validUntil(): number {
     return this.deadline;
@@ -108,9 +133,11 @@ export class Lease implements AsyncDisposable {
     return this.status === 'held';
   }
 
-  /** Milliseconds left before the monotonic deadline; 0 once lost or released. */
+  /** Milliseconds left before the deadline, by the earlier of the two clocks; 0 once lost or released. */
   remainingMs(): number {
-    return this.isHeld ? Math.max(0, this.deadline - this.runtime.clock.monotonicNow()) : 0;
+    if (!this.isHeld) return 0;
+    const { clock } = this.runtime;
+    return Math.max(0, Math.min(this.deadline - clock.monotonicNow(), this.wallDeadline - clock.wallNow()));
   }
 
   /** Throws the {@link LeaseLostError} if the lease may no longer be held. Call before acting. */
@@ -143,10 +170,30 @@ export class Lease implements AsyncDisposable {
     return this.serialized(() => this.releaseInStore());
   }
 
-  /** @internal Use {@link fencedWrite}. */
+  /**
+   * @internal Use {@link fencedWrite}. Resends a write cancelled by a transaction conflict (nothing
+   * was written) with back-off while the lease is held, and throws the last
+   * {@link TransactionConflictError} if conflicts outlast the attempts.
+   */
   async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<void> {
-    this.assertValid();
-    await this.runtime.store.writeFenced({ name: this.name, holderId: this.holderId, fencingToken: this.fencingToken }, items);
+    const { store, clock } = this.runtime;
+    for (let attempt = 0; ; attempt++) {
+      this.assertValid();
+      // A renewal in flight would cancel this transaction, or be refused because of it.
+      if (this.renewInFlight) await this.within(this.renewInFlight, this.remainingMs() / 2);
+      this.assertValid();
+      const sending = store.writeFenced({ name: this.name, holderId: this.holderId, fencingToken: this.fencingToken }, items);
+      this.fencedInFlight.add(sending);
+      try {
+        await sending;
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionConflictError) || attempt + 1 >= FENCED_WRITE_ATTEMPTS) throw error;
+      } finally {
+        this.fencedInFlight.delete(sending);
+      }
+      await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
+    }
   }
 
   /** Releases the lease: `await using lease = await leases.acquire(...)`. */
@@ -158,40 +205,58 @@ export class Lease implements AsyncDisposable {
     const { store, clock } = this.runtime;
     this.assertValid();
     const nonce = randomUUID();
-    let firstSentAt: number | undefined;
+    let first: SendTime | undefined;
     let minExpiresAt = 0;
     for (let attempt = 0; this.isHeld; attempt++) {
-      const sentAt = clock.monotonicNow();
-      const wallNow = clock.wallNow();
-      firstSentAt ??= sentAt;
+      // This holder's own fenced writes would make DynamoDB refuse the renewal: let the ones in
+      // flight finish (a bounded wait: a hung one must not cost the lease), and hold new ones back.
+      if (this.fencedInFlight.size > 0) await this.within(Promise.allSettled(this.fencedInFlight), this.remainingMs() / 4);
+      if (!this.isHeld) break;
+      const sent = { at: clock.monotonicNow(), wallAt: clock.wallNow() };
+      first ??= sent;
       let outcome: WriteOutcome;
+      const sending = store.renew(
+        {
+          name: this.name,
+          holderId: this.holderId,
+          fencingToken: this.fencingToken,
+          nonce,
+          leaseMs,
+          expiresAt: Math.max(sent.wallAt + leaseMs, minExpiresAt),
+          wallNow: sent.wallAt,
+          data,
+        },
+        this.signal,
+      );
+      this.renewInFlight = sending;
       try {
-        outcome = await store.renew(
-          {
-            name: this.name,
-            holderId: this.holderId,
-            fencingToken: this.fencingToken,
-            nonce,
-            leaseMs,
-            expiresAt: Math.max(wallNow + leaseMs, minExpiresAt),
-            wallNow,
-            data,
-          },
-          this.signal,
-        );
+        outcome = await sending;
       } catch (error) {
         if (this.isHeld && !isRetryable(error)) throw error;
-        await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
-        continue;
+        // The table is the only witness of a renewal whose answer never came.
+        const landed = (error as LeaseStoreError).outcomeUnknown ? await this.storedWrite(nonce) : undefined;
+        if (!landed) {
+          await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
+          continue;
+        }
+        outcome = { landed: true, record: landed };
+      } finally {
+        this.renewInFlight = undefined;
       }
       if (outcome.landed) {
         if (!this.isHeld) break;
         this.record = outcome.record;
-        this.trustUntil(firstSentAt, leaseMs);
+        this.trustUntil(first, leaseMs);
         return;
       }
       const current = outcome.current;
       if (current && this.isMine(current)) {
+        if (current.revision === nonce) {
+          // An earlier send of this renewal landed; the SDK's resend found it.
+          this.record = current;
+          this.trustUntil(first, leaseMs);
+          return;
+        }
         // Still ours, but the stored expiry is later than ours (the wall clock stepped back):
         // write the stored expiry again rather than shorten what others were promised.
         minExpiresAt = current.expiresAt;
@@ -206,9 +271,23 @@ export class Lease implements AsyncDisposable {
     throw this.signal.reason;
   }
 
+  /** The stored lease if a write carrying `nonce` is what the table shows, by a consistent read. */
+  private async storedWrite(nonce: string): Promise<LeaseRecord | undefined> {
+    const stored = await this.runtime.store.read(this.name).catch(() => undefined);
+    return stored?.revision === nonce && this.isMine(stored) ? stored : undefined;
+  }
+
+  /** Waits for `work` to settle, or `ms`, whichever comes first; never throws. */
+  private async within(work: Promise<unknown>, ms: number): Promise<void> {
+    const controller = new AbortController();
+    await Promise.race([work.catch(() => {}), sleep(this.runtime.clock, ms, controller.signal).catch(() => {})]);
+    controller.abort();
+  }
+
   private async releaseInStore(): Promise<void> {
     const { store, clock } = this.runtime;
     const nonce = randomUUID();
+    let mayHaveLanded = false;
     for (let attempt = 0; ; attempt++) {
       try {
         await store.release({
@@ -220,18 +299,24 @@ export class Lease implements AsyncDisposable {
         });
         return;
       } catch (error) {
-        if (!isRetryable(error) || attempt >= 4) {
-          throw error instanceof LeaseStoreError
-            ? new LeaseStoreError(
-                `Could not release lease "${this.name}" (fencing token ${this.fencingToken}); it will expire ` +
-                  `on its own at ${new Date(this.record.expiresAt).toISOString()}. ${error.message}`,
-                this.name,
-                error.outcomeUnknown,
-                { cause: error },
-              )
-            : error;
+        if (isRetryable(error) && attempt < 4) {
+          mayHaveLanded ||= error.outcomeUnknown;
+          await sleep(clock, backoffMs(attempt, clock));
+          continue;
         }
-        await sleep(clock, backoffMs(attempt, clock));
+        if (!(error instanceof LeaseStoreError)) throw error;
+        // A release that may have landed is done if the table no longer shows this lease held.
+        if (mayHaveLanded || error.outcomeUnknown) {
+          const stored = await store.read(this.name).catch(() => null);
+          if (stored !== null && !(stored && this.isMine(stored))) return;
+        }
+        throw new LeaseStoreError(
+          `Could not release lease "${this.name}" (fencing token ${this.fencingToken}); it will expire ` +
+            `on its own at ${new Date(this.record.expiresAt).toISOString()}. ${error.message}`,
+          this.name,
+          mayHaveLanded || error.outcomeUnknown,
+          { cause: error },
+        );
       }
     }
   }
@@ -240,9 +325,11 @@ export class Lease implements AsyncDisposable {
     return record.state === 'held' && record.holderId === this.holderId && record.fencingToken === this.fencingToken;
   }
 
-  private trustUntil(sentAt: number, leaseMs: number): void {
-    const { clock, driftRatio, guardMs } = this.runtime;
-    this.deadline = sentAt + leaseMs * (1 - driftRatio) - guardMs;
+  private trustUntil(sent: SendTime, leaseMs: number): void {
+    const { driftRatio, guardMs } = this.runtime;
+    const trustedMs = leaseMs * (1 - driftRatio) - guardMs;
+    this.deadline = sent.at + trustedMs;
+    this.wallDeadline = sent.wallAt + trustedMs;
     this.armTimer();
   }
 
@@ -257,14 +344,16 @@ export class Lease implements AsyncDisposable {
         this.checkDeadline();
         if (this.status === 'held') this.armTimer();
       },
-      Math.ceil(this.deadline - clock.monotonicNow()) + 1,
+      Math.min(Math.ceil(this.deadline - clock.monotonicNow()) + 1, MAX_CHECK_INTERVAL_MS),
       { background: true },
     );
   }
 
-  /** The clock, not the timer, is the authority: a blocked event loop must not extend a lease. */
+  /** The clocks, not the timer, are the authority: a blocked event loop must not extend a lease. */
   private checkDeadline(): void {
-    if (this.status === 'held' && this.runtime.clock.monotonicNow() >= this.deadline) this.lose('expired');
+    if (this.status !== 'held') return;
+    const { clock } = this.runtime;
+    if (clock.monotonicNow() >= this.deadline || clock.wallNow() >= this.wallDeadline) this.lose('expired');
   }
 
   private lose(reason: LeaseLossReason, current?: HolderSnapshot): void {
@@ -279,6 +368,14 @@ export class Lease implements AsyncDisposable {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/** When a write was sent, on both clocks: a lease's trust is measured from it. @internal */
+export interface SendTime {
+  /** Monotonic ms. */
+  readonly at: number;
+  /** Wall-clock epoch ms. */
+  readonly wallAt: number;
 }
 
 /** The holder fields of a stored lease, as errors and events report them. */

@@ -10,6 +10,7 @@ import {
   LeaseholdError,
   TableNotFoundError,
   TableSchemaMismatchError,
+  TransactionConflictError,
 } from './errors.js';
 import { LeaseAttribute as A } from './schema.js';
 
@@ -24,8 +25,13 @@ const THROTTLING = new Set([
 export function translateError(error: unknown, tableName: string, leaseName: string | undefined): LeaseholdError {
   if (error instanceof LeaseholdError) return error;
   const { name = 'Error', message = String(error) } = (error ?? {}) as { name?: string; message?: string };
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number; attempts?: number } } | undefined)?.$metadata;
+  const status = metadata?.httpStatusCode;
   const what = leaseName === undefined ? `table "${tableName}"` : `lease "${leaseName}"`;
+  // The SDK resends by itself, and its final error describes only the last attempt: an earlier
+  // one may have landed and lost its answer, so after a resend nothing is known of the outcome.
+  const resent = (metadata?.attempts ?? 1) > 1;
+  const unknownAfterResend = resent ? ` The SDK sent it ${metadata?.attempts} times; an earlier attempt may have landed.` : '';
   if (name === 'ResourceNotFoundException') return new TableNotFoundError(tableName, { cause: error });
   if (name === 'ValidationException' && /key element does not match the schema|required keys was not given a value/i.test(message)) {
     return new TableSchemaMismatchError(tableName, `its key is not "${A.name}" (string)`, { cause: error });
@@ -41,15 +47,24 @@ export function translateError(error: unknown, tableName: string, leaseName: str
       { cause: error },
     );
   }
+  if (isTransactionConflict(error)) {
+    return new TransactionConflictError(
+      `A transaction in progress on ${what} conflicted with this request; nothing was written (${name}: ${message}).${unknownAfterResend}`,
+      leaseName,
+      resent,
+      { cause: error },
+    );
+  }
   if (THROTTLING.has(name)) {
-    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}`, leaseName, false, {
+    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}.${unknownAfterResend}`, leaseName, resent, {
       cause: error,
       retryable: true,
     });
   }
   if ((error as { code?: string }).code === 'ECONNREFUSED') {
-    // Refused before anything was sent: the outcome is known (nothing happened).
-    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message})`, leaseName, false, {
+    // Refused before anything was sent: the outcome is known (nothing happened), unless an
+    // earlier attempt got through.
+    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message}).${unknownAfterResend}`, leaseName, resent, {
       cause: error,
       retryable: true,
     });
@@ -64,9 +79,23 @@ export function translateError(error: unknown, tableName: string, leaseName: str
       { cause: error },
     );
   }
-  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message})`, leaseName, false, {
+  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message}).${unknownAfterResend}`, leaseName, resent, {
     cause: error,
+    retryable: false,
   });
+}
+
+/**
+ * A write refused for a transaction in progress on its item, or a transaction cancelled for
+ * meeting another write: nothing was written. A cancellation that also names a failed condition
+ * is not one: the condition is the answer.
+ */
+function isTransactionConflict(error: unknown): boolean {
+  const { name, CancellationReasons } = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (name === 'TransactionConflictException') return true;
+  if (name !== 'TransactionCanceledException' || !CancellationReasons) return false;
+  const codes = CancellationReasons.map((reason) => reason.Code);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
 }
 
 /** Whether an operation may be sent again: throttled, refused, or its outcome unknown. */

@@ -3,7 +3,7 @@
  * missing feature is skipped for that backend only: `it.skipIf(!backend.features.transactions)`.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { localClientConfig } from '../../dev/local-dynamodb.js';
 
@@ -38,10 +38,10 @@ export function referenceBackend(): Backend {
 }
 
 /** A new client for a backend; a real endpoint uses the default credential chain and region. */
-export function clientFor(backend: Backend): DynamoDBClient {
+export function clientFor(backend: Backend, config: Omit<DynamoDBClientConfig, 'endpoint'> = {}): DynamoDBClient {
   return backend.name === 'endpoint'
-    ? new DynamoDBClient({ endpoint: backend.endpoint })
-    : new DynamoDBClient(localClientConfig(backend.endpoint));
+    ? new DynamoDBClient({ endpoint: backend.endpoint, ...config })
+    : new DynamoDBClient({ ...localClientConfig(backend.endpoint), ...config });
 }
 
 /** A table name no other test file uses. */

@@ -5,7 +5,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ManualClock, type Clock } from '../../lib/index.js';
 
-export { cutOff, loseResponses, networkError } from '../../dev/faults.js';
+export { cutOff, landThenThrottle, loseResponses, networkError } from '../../dev/faults.js';
+export { emulateTransactionConflicts } from '../../dev/transaction-conflicts.js';
 
 /** Counts the HTTP requests a client sends, per DynamoDB operation (`UpdateItem`, `GetItem`, ...; SDK retries included). */
 export function countRequests(client: DynamoDBClient): { total(): number; of(operation: string): number; reset(): void } {
