@@ -36,5 +36,6 @@ export {
   TableSchemaMismatchError,
   LeaseStoreError,
   FencedWriteRejectedError,
+  TransactionConflictError,
 } from './core/errors.js';
 export type { HolderSnapshot, LeaseLossReason } from './core/errors.js';

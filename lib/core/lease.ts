@@ -202,8 +202,20 @@ export class Lease implements AsyncDisposable {
   }
 
   private async renewNow(leaseMs: number, data: Record<string, unknown> | undefined): Promise<void> {
-    const { store, clock } = this.runtime;
     this.assertValid();
+    // New fenced writes wait while this renewal waits for the ones in flight and is sent.
+    let done = () => {};
+    this.renewInFlight = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await this.renewTurn(leaseMs, data);
+    } finally {
+      this.renewInFlight = undefined;
+      done();
+    }
+  }
+
+  private async renewTurn(leaseMs: number, data: Record<string, unknown> | undefined): Promise<void> {
+    const { store, clock } = this.runtime;
     const nonce = randomUUID();
     let first: SendTime | undefined;
     let minExpiresAt = 0;
@@ -215,22 +227,20 @@ export class Lease implements AsyncDisposable {
       const sent = { at: clock.monotonicNow(), wallAt: clock.wallNow() };
       first ??= sent;
       let outcome: WriteOutcome;
-      const sending = store.renew(
-        {
-          name: this.name,
-          holderId: this.holderId,
-          fencingToken: this.fencingToken,
-          nonce,
-          leaseMs,
-          expiresAt: Math.max(sent.wallAt + leaseMs, minExpiresAt),
-          wallNow: sent.wallAt,
-          data,
-        },
-        this.signal,
-      );
-      this.renewInFlight = sending;
       try {
-        outcome = await sending;
+        outcome = await store.renew(
+          {
+            name: this.name,
+            holderId: this.holderId,
+            fencingToken: this.fencingToken,
+            nonce,
+            leaseMs,
+            expiresAt: Math.max(sent.wallAt + leaseMs, minExpiresAt),
+            wallNow: sent.wallAt,
+            data,
+          },
+          this.signal,
+        );
       } catch (error) {
         if (this.isHeld && !isRetryable(error)) throw error;
         // The table is the only witness of a renewal whose answer never came.
@@ -240,8 +250,6 @@ export class Lease implements AsyncDisposable {
           continue;
         }
         outcome = { landed: true, record: landed };
-      } finally {
-        this.renewInFlight = undefined;
       }
       if (outcome.landed) {
         if (!this.isHeld) break;
