@@ -151,6 +151,30 @@ describe.each(backends())('reapExpiredLeases on $name', (backend) => {
     expect(lease!.isHeld).toBe(true);
     racing.destroy();
   });
+
+  it('cannot let a contender in early, whatever skew it was run with: a reaped lease is taken by the holder-expiry rule', async () => {
+    const tableName = uniqueTableName('reaper-skew');
+    await createLeaseTable(client, tableName);
+    const realTime = new ManualClock({ wallStart: now });
+    // The holder's wall clock runs 4 s slow, within the clients' 5 s allowance; the reaper was
+    // given no allowance at all.
+    const holder = await new LeaseClient({ tableName, client, holderId: 'holder', clock: skewed(realTime, -4_000), skewMs: 5_000 })
+      .tryAcquire('slow-clock', { leaseMs: 10_000 });
+    const contender = new LeaseClient({ tableName, client, holderId: 'contender', clock: realTime, skewMs: 5_000 });
+    await realTime.advance(6_500);
+    const summary = await reapExpiredLeases({ client, tableName, skewMs: 0, clock: realTime });
+    expect(summary).toMatchObject({ reaped: 1 });
+    expect(holder!.isHeld).toBe(true);
+    expect(await contender.tryAcquire('slow-clock', { leaseMs: 10_000 })).toBeUndefined();
+    const { lease, takeableInMs } = await contender.peek('slow-clock', { consistent: true });
+    expect(lease?.state).toBe('expired');
+    expect(takeableInMs).toBeGreaterThan(0);
+    // Takeable by the same rule as a held lease: past expiresAt + the contender's own allowance.
+    await realTime.advance(takeableInMs);
+    expect(holder!.isHeld).toBe(false);
+    const taken = await contender.tryAcquire('slow-clock', { leaseMs: 10_000 });
+    expect(taken?.fencingToken).toBe(2);
+  });
 });
 
 describe('eventBridgePublisher', () => {
@@ -171,5 +195,5 @@ describe('eventBridgePublisher', () => {
     expect(failed).toBe(1);
     expect(events.calls()).toEqual([1, 1]);
   });
-});
 
+});

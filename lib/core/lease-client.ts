@@ -211,7 +211,7 @@ export class LeaseClient {
     rejectUnknownKeys('options', options, ['consistent']);
     const record = await this.store.read(name, undefined, options.consistent === true);
     const { retryInMs } = this.refused(name, record);
-    return { lease: record && this.described(record), takeableInMs: record?.state === 'held' ? retryInMs : 0 };
+    return { lease: record && this.described(record), takeableInMs: retryInMs };
   }
 
   /**
@@ -332,7 +332,8 @@ export class LeaseClient {
   }
 
   private refused(name: string, current: LeaseRecord | undefined): Refusal {
-    if (!current || current.state !== 'held') {
+    // A reaped lease waits out the same bounds as a held one (see the acquire condition).
+    if (!current || current.state === 'released') {
       this.observations.delete(name);
       return { current, retryInMs: 0 };
     }

@@ -30,7 +30,7 @@ export interface AcquireRequest {
   readonly leaseMs: number;
   readonly expiresAt: number;
   readonly wallNow: number;
-  /** A held lease whose `expiresAt` is below this may be taken (wall now - skew allowance). */
+  /** A held or reaped lease whose `expiresAt` is below this may be taken (wall now - skew allowance). */
   readonly staleBefore: number;
   /** Take the lease if its revision is still this one (the observed-unchanged path). */
   readonly unchangedRevision: string | undefined;
@@ -77,7 +77,10 @@ function namesUsedIn(input: { UpdateExpression?: string | undefined; ConditionEx
 /** Conditions, named so each write reads as a sentence. */
 const when = {
   absent: 'attribute_not_exists(#name)',
-  notHeld: '#state <> :held',
+  // Only its holder (or an operator's revoke) releases a lease. A reaped one is not free: the
+  // reaper judged expiry by its own clock and allowance, so it is taken by the same rule as a
+  // held one, and no reaper setting can let a contender in while the holder still trusts it.
+  released: '#state = :released',
   wallExpired: '#expiresAt < :staleBefore',
   unchangedSinceObserved: '#revision = :unchangedRevision',
   heldByMe: '#state = :held AND #holderId = :holderId AND #fencingToken = :fencingToken',
@@ -101,11 +104,12 @@ export class LeaseStore {
   }
 
   /**
-   * Takes the lease if it is absent, released, expired by the wall clock past the skew allowance,
-   * or unchanged since the caller first observed it; the fencing token grows by one either way.
+   * Takes the lease if it is absent, released, past its expiry by the wall clock and the skew
+   * allowance (held or reaped alike), or unchanged since the caller first observed it; the fencing
+   * token grows by one either way.
    */
   acquire(request: AcquireRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
-    const takeable: string[] = [when.absent, when.notHeld, when.wallExpired];
+    const takeable: string[] = [when.absent, when.released, when.wallExpired];
     if (request.unchangedRevision !== undefined) takeable.push(when.unchangedSinceObserved);
     const set = [
       '#holderId = :holderId',
@@ -133,6 +137,7 @@ export class LeaseStore {
           ':expiresAt': request.expiresAt,
           ':nonce': request.nonce,
           ':held': 'held',
+          ':released': 'released',
           ':wallNow': request.wallNow,
           ':reapShard': reapShardOf(request.name),
           ':staleBefore': request.staleBefore,
