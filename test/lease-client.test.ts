@@ -20,6 +20,8 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
   const admin = clientFor(backend);
   let n = 0;
   const fresh = () => `lease-${++n}`;
+  /** The longest a lease's timer sleeps between checks of its clocks. */
+  const MAX_CHECK_MS = 1_000;
   const clientOf = (holderId: string, options: Partial<ConstructorParameters<typeof LeaseClient>[0]> = {}) =>
     new LeaseClient({ tableName, client: clientFor(backend), holderId, ...options });
 
@@ -255,6 +257,39 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
     const waiting = clientOf('waiter').acquire(name, { leaseMs: 1_000, signal: stop.signal });
     stop.abort(new Error('shutting down'));
     await expect(waiting).rejects.toThrow('shutting down');
+  });
+
+  it('acquire aborted while its winning write is in flight rejects, and hands the lease back', async () => {
+    const name = fresh();
+    const client = clientFor(backend);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand') await new Promise((resolve) => setTimeout(resolve, 200));
+        return next(args);
+      },
+      { step: 'initialize', name: 'testSlowWrites' },
+    );
+    const stop = new AbortController();
+    const acquiring = new LeaseClient({ tableName, client, holderId: 'quitter' }).acquire(name, { leaseMs: 30_000, signal: stop.signal });
+    setTimeout(() => stop.abort(new Error('shutting down')), 50);
+    await expect(acquiring).rejects.toThrow('shutting down');
+    expect(await clientOf('observer').describe(name)).toMatchObject({ state: 'released', holderId: 'quitter', fencingToken: 1 });
+  });
+
+  it('stops trusting a lease when the wall clock passes the bound while the monotonic clock stood still (a suspended machine)', async () => {
+    const name = fresh();
+    const clock = new ManualClock();
+    const lease = (await clientOf('sleeper', { clock }).tryAcquire(name, { leaseMs: 10_000 }))!;
+    const reasons: unknown[] = [];
+    lease.signal.addEventListener('abort', () => reasons.push(lease.signal.reason));
+    clock.stepWall(5_000);
+    expect(lease.isHeld).toBe(true);
+    // Suspended for 6 s more: the monotonic clock did not move, contenders' clocks did.
+    clock.stepWall(6_000);
+    await clock.advance(MAX_CHECK_MS);
+    expect(reasons).toEqual([expect.objectContaining({ name: 'LeaseLostError', reason: 'expired' })]);
+    expect(lease.isHeld).toBe(false);
+    await expect(lease.renew()).rejects.toMatchObject({ reason: 'expired' });
   });
 
   it('releases with `await using` and keeps the token for the next holder', async () => {

@@ -64,7 +64,10 @@ export interface WaitingAcquireOptions extends AcquireOptions {
   readonly waitMs?: number;
   /** The longest sleep between attempts, so a release is noticed without waiting for expiry. @default 1000 */
   readonly pollMs?: number;
-  /** Aborts the wait; the promise rejects with the signal's reason. */
+  /**
+   * Aborts the wait; the promise rejects with the signal's reason. A lease won by a write that was
+   * in flight when the signal aborted is released before the promise rejects.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -179,7 +182,14 @@ export class LeaseClient {
     for (;;) {
       options.signal?.throwIfAborted();
       const result = await this.attempt(name, options);
-      if (result instanceof Lease) return result;
+      if (result instanceof Lease) {
+        // Aborted while the winning write was in flight: the caller has gone, so give it back.
+        if (options.signal?.aborted) {
+          await result.release().catch(() => {});
+          throw options.signal.reason;
+        }
+        return result;
+      }
       const waited = this.clock.monotonicNow() - started;
       const left = waitMs - waited;
       if (left <= 0) throw new LeaseUnavailableError(name, result.current && snapshot(result.current), waited);
