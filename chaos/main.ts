@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLeaseTable } from '../lib/index.js';
 import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
 import { seededRandom } from '../dev/random.js';
+import type { NetworkFaultCounts } from '../dev/faults.js';
 import { parseDuration } from '../cli/duration.js';
 import { historyNow, readHistory } from '../proof/history.js';
 import { check, checkLedger } from '../proof/check.js';
@@ -99,10 +100,10 @@ const injected = await runChaos(cluster, { leaseMs, skewMs, faultEveryMs, random
 const runEnd = historyNow();
 clearInterval(progress);
 await reaper.stop();
-const faultsFired = cluster.workers.reduce(
-  (sum, w) => ({ throttled: sum.throttled + w.faults.throttled, dropped: sum.dropped + w.faults.dropped, delayed: sum.delayed + w.faults.delayed }),
-  { throttled: 0, dropped: 0, delayed: 0 },
-);
+const faultKinds = ['throttled', 'dropped', 'delayed', 'hiddenRetries', 'conflicts'] as const satisfies readonly (keyof NetworkFaultCounts)[];
+const faultsFired = Object.fromEntries(
+  faultKinds.map((kind) => [kind, cluster.workers.reduce((sum, w) => sum + (w.faults[kind] ?? 0), 0)]),
+) as Record<(typeof faultKinds)[number], number> satisfies NetworkFaultCounts;
 await cluster.shutdown();
 const entries = await readLedger(client, ledger);
 client.destroy();

@@ -11,9 +11,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster, WorkerState } from '../cluster/cluster.js';
-import type { NetworkFaultSettings } from '../dev/faults.js';
+import { HEALTHY_NETWORK as HEALTHY, type NetworkFaultSettings } from '../dev/faults.js';
 
-export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock'] as const;
+export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock', 'conflict', 'resent'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface ChaosOptions {
@@ -30,8 +30,6 @@ export interface ChaosOptions {
 export function wallOffset(random: () => number, skewMs: number): number {
   return (random() - 0.5) * skewMs;
 }
-
-const HEALTHY: NetworkFaultSettings = { throttleRate: 0, dropRate: 0, maxLatencyMs: 0 };
 
 /** Runs faults until `done()`; returns how many of each kind were injected. */
 export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise<Record<FaultKind, number>> {
@@ -95,6 +93,18 @@ export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise
       case 'clock':
         cluster.clock(anyone, wallOffset(random, skewMs));
         break;
+      case 'conflict': {
+        // A leader meeting conflicts writes back to back, as the README's loop does, so its own
+        // renewals meet its transactions too.
+        const rate = between(0.2, 0.5);
+        await network(anyone, { conflictRate: rate }, `${(rate * 100).toFixed(0)}% of writes meet another transaction, writes back to back`);
+        break;
+      }
+      case 'resent': {
+        const rate = between(0.1, 0.3);
+        await network(anyone, { hiddenRetryRate: rate }, `${(rate * 100).toFixed(0)}% of requests land unseen, the SDK's resends throttled`);
+        break;
+      }
     }
   }
   return injected;

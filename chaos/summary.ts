@@ -53,7 +53,8 @@ export function chaosSummary(facts: ChaosFacts): { text: string; json: Record<st
       `${verdict.writesUnknown} answer lost; ledger holds ${ledger.entries}`,
     `  ${'faults injected'.padEnd(38)} ${Object.entries(facts.injected).map(([kind, n]) => `${kind} ${n}`).join(' · ')}`,
     `  ${'network faults that fired'.padEnd(38)} ${facts.faultsFired.throttled} throttled, ${facts.faultsFired.dropped} answers lost, ` +
-      `${facts.faultsFired.delayed} delayed (killed workers' counts are lost)`,
+      `${facts.faultsFired.delayed} delayed, ${facts.faultsFired.hiddenRetries} landed behind throttled SDK resends, ` +
+      `${facts.faultsFired.conflicts} transaction conflicts (killed workers' counts are lost)`,
     ...Object.entries(failovers).map(
       ([fault, g]) => `  ${`failover after ${fault}`.padEnd(38)} n=${g.count}  min ${ms(g.min)} · median ${ms(g.median)} · max ${ms(g.max)}`,
     ),

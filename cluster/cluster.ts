@@ -84,7 +84,7 @@ export class Cluster {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    const state: WorkerState = { name, pid: child.pid, condition: 'running', leading: false, token: undefined, remainingMs: 0, writes: 0, faults: { throttled: 0, dropped: 0, delayed: 0 } };
+    const state: WorkerState = { name, pid: child.pid, condition: 'running', leading: false, token: undefined, remainingMs: 0, writes: 0, faults: { throttled: 0, dropped: 0, delayed: 0, hiddenRetries: 0, conflicts: 0 } };
     this.workers.push(state);
     this.children.set(name, child);
     child.on('message', (message: WorkerMessage) => {

@@ -19,7 +19,7 @@ import {
   type Lease,
 } from '../lib/index.js';
 import { localClientConfig } from '../dev/local-dynamodb.js';
-import { injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
+import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
 import { seededRandom } from '../dev/random.js';
 import { historyNow, historyWriter, type HistoryEvent, type WriteOutcome } from '../proof/history.js';
 import { appendIfNotStale, ledgerAppend } from './ledger.js';
@@ -29,7 +29,7 @@ const config = JSON.parse(process.argv[2]!) as WorkerConfig;
 const send = (message: WorkerMessage) => process.send?.(message);
 const random = seededRandom(config.seed);
 let wallOffsetMs = config.wallOffsetMs;
-let network: NetworkFaultSettings = { throttleRate: 0, dropRate: 0, maxLatencyMs: 0 };
+let network: NetworkFaultSettings = HEALTHY_NETWORK;
 const clock: Clock = { ...systemClock, wallNow: () => Date.now() + wallOffsetMs, random };
 
 const writeHistory = historyWriter(config.historyFile);
@@ -99,7 +99,8 @@ await elector.run(async ({ lease, signal }) => {
   });
   while (!signal.aborted) {
     await write(lease, true);
-    await Promise.race([delay(300), ended]);
+    // Under transaction conflicts the leader writes back to back, so its renewals meet its writes.
+    await Promise.race([delay(network.conflictRate > 0 ? 5 : 300), ended]);
   }
   // A leader that lost its lease involuntarily tries once more, unfenced by the lease, as a
   // process that missed the news would: the ledger must refuse it if a newer leader wrote.

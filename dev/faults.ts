@@ -6,6 +6,7 @@
  * @module
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { emulateTransactionConflicts } from './transaction-conflicts.js';
 
 const operationOf = (context: { commandName?: string }) => String(context.commandName ?? '').replace(/Command$/, '');
 
@@ -63,21 +64,41 @@ export interface NetworkFaultSettings {
   dropRate: number;
   /** Each request waits a random time up to this before it is sent. */
   maxLatencyMs: number;
+  /**
+   * Chance that a request's first HTTP attempt lands and loses its answer while the SDK's own
+   * resends of it are throttled: the caller sees only throttling.
+   */
+  hiddenRetryRate: number;
+  /** Chance that a write meets another process's transaction on one of its items. */
+  conflictRate: number;
 }
+
+/** No faults at all. */
+export const HEALTHY_NETWORK: NetworkFaultSettings = { throttleRate: 0, dropRate: 0, maxLatencyMs: 0, hiddenRetryRate: 0, conflictRate: 0 };
 
 /** Tallies of the faults that actually fired. */
 export interface NetworkFaultCounts {
   throttled: number;
   dropped: number;
   delayed: number;
+  /** Requests whose first attempt landed unseen behind throttled resends. */
+  hiddenRetries: number;
+  /** Writes refused, and transactions cancelled, for a transaction conflict. */
+  conflicts: number;
 }
 
+/** How many unanswered commands the hidden-retry fault remembers (each for its SDK resends). */
+const REMEMBERED_COMMANDS = 100;
+
 /**
- * Throttling, lost answers and latency at the rates `settings()` gives at each request, decided
- * by `random`. Injected outside the SDK's retry loop, so the caller's own retry logic meets them.
+ * Throttling, lost answers, latency, hidden SDK retries and transaction conflicts at the rates
+ * `settings()` gives at each request, decided by `random`. Throttling, lost answers and latency
+ * are injected outside the SDK's retry loop, so the caller's own retry logic meets them; hidden
+ * retries act on each attempt inside it. DynamoDB's transaction-conflict rules apply to this
+ * client's own requests all the time (see `transaction-conflicts.ts`), as they do in production.
  */
 export function injectNetworkFaults(client: DynamoDBClient, settings: () => NetworkFaultSettings, random: () => number): NetworkFaultCounts {
-  const counts: NetworkFaultCounts = { throttled: 0, dropped: 0, delayed: 0 };
+  const counts: NetworkFaultCounts = { throttled: 0, dropped: 0, delayed: 0, hiddenRetries: 0, conflicts: 0 };
   client.middlewareStack.add(
     (next) => async (args) => {
       const { throttleRate, dropRate, maxLatencyMs } = settings();
@@ -98,6 +119,28 @@ export function injectNetworkFaults(client: DynamoDBClient, settings: () => Netw
     },
     { step: 'initialize', name: 'leaseholdFaultNetwork' },
   );
+  const unanswered: string[] = [];
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const id = (args.request as { headers?: Record<string, string> }).headers?.['amz-sdk-invocation-id'];
+      if (id !== undefined && unanswered.includes(id)) {
+        counts.throttled++;
+        throw throttlingError();
+      }
+      if (id === undefined || random() >= settings().hiddenRetryRate) return next(args);
+      await next(args);
+      counts.hiddenRetries++;
+      unanswered.push(id);
+      if (unanswered.length > REMEMBERED_COMMANDS) unanswered.shift();
+      throw networkError();
+    },
+    // Low priority in this step runs inside the SDK's retry middleware (high priority): per attempt.
+    { step: 'finalizeRequest', priority: 'low', name: 'leaseholdFaultHiddenRetry' },
+  );
+  const conflicts = emulateTransactionConflicts({ foreignRate: () => settings().conflictRate, random });
+  conflicts.attach(client);
+  // Enumerable, so the tally still reads right once sent over IPC as JSON.
+  Object.defineProperty(counts, 'conflicts', { get: () => conflicts.counts.writes + conflicts.counts.transactions, enumerable: true });
   return counts;
 }
 

@@ -1,13 +1,13 @@
 /**
  * The parts the chaos run is built from, each shown to do what the run's verdict relies on: the
- * network faults fire at the rates asked (a lost answer's write did land; a throttled request
- * wrote nothing), the ledger refuses a lower token and keeps landing order, and the seeded
+ * network faults fire at the rates asked (a lost answer's write did land, also behind the SDK's
+ * throttled resends; a throttled or conflicted request wrote nothing), the ledger refuses a lower token and keeps landing order, and the seeded
  * choices replay.
  */
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable } from '../lib/index.js';
-import { injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
+import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
 import { seededRandom } from '../dev/random.js';
 import { appendIfNotStale, readLedger } from '../cluster/ledger.js';
 import { wallOffset } from '../chaos/plan.js';
@@ -23,8 +23,9 @@ describe('chaos building blocks', () => {
   });
   afterAll(() => admin.destroy());
 
-  const faulty = (settings: NetworkFaultSettings) => {
+  const faulty = (faults: Partial<NetworkFaultSettings>) => {
     const client = clientFor(backend);
+    const settings = { ...HEALTHY_NETWORK, ...faults };
     return { client, fired: injectNetworkFaults(client, () => settings, seededRandom(1)) };
   };
   const put = (client: DynamoDBClient, name: string) =>
@@ -33,7 +34,7 @@ describe('chaos building blocks', () => {
     (await admin.send(new GetItemCommand({ TableName: tableName, Key: { name: { S: name } }, ConsistentRead: true }))).Item !== undefined;
 
   it('loses the answer of a write that landed', async () => {
-    const { client, fired } = faulty({ throttleRate: 0, dropRate: 1, maxLatencyMs: 0 });
+    const { client, fired } = faulty({ dropRate: 1 });
     await expect(put(client, 'dropped')).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(fired.dropped).toBe(1);
     expect(await stored('dropped')).toBe(true);
@@ -41,15 +42,33 @@ describe('chaos building blocks', () => {
   });
 
   it('throttles a request before it is sent, so nothing is written', async () => {
-    const { client, fired } = faulty({ throttleRate: 1, dropRate: 0, maxLatencyMs: 0 });
+    const { client, fired } = faulty({ throttleRate: 1 });
     await expect(put(client, 'throttled')).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     expect(fired.throttled).toBe(1);
     expect(await stored('throttled')).toBe(false);
     client.destroy();
   });
 
+  it('lands a write whose SDK resends it then throttles, so the caller sees only throttling', async () => {
+    const { client, fired } = faulty({ hiddenRetryRate: 1 });
+    const error = (await put(client, 'resent').catch((e: unknown) => e)) as { name: string; $metadata: { attempts: number } };
+    expect(error.name).toBe('ProvisionedThroughputExceededException');
+    expect(error.$metadata.attempts).toBeGreaterThan(1);
+    expect(fired).toMatchObject({ hiddenRetries: 1, throttled: error.$metadata.attempts - 1 });
+    expect(await stored('resent')).toBe(true);
+    client.destroy();
+  });
+
+  it('makes a write meet another process\'s transaction, writing nothing', async () => {
+    const { client, fired } = faulty({ conflictRate: 1 });
+    await expect(put(client, 'conflicted')).rejects.toMatchObject({ name: 'TransactionConflictException' });
+    expect(fired.conflicts).toBe(1);
+    expect(await stored('conflicted')).toBe(false);
+    client.destroy();
+  });
+
   it('fires at about the rate asked', async () => {
-    const { client, fired } = faulty({ throttleRate: 0.3, dropRate: 0, maxLatencyMs: 0 });
+    const { client, fired } = faulty({ throttleRate: 0.3 });
     const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => put(client, `rate-${i}`)));
     const rejected = outcomes.filter((o) => o.status === 'rejected').length;
     expect(rejected).toBe(fired.throttled);
