@@ -28,14 +28,18 @@ describe.each(backends())('singleton middleware on $name', (backend) => {
   beforeAll(() => createLeaseTable(client, tableName));
   afterAll(() => client.destroy());
 
-  /** A handler body that records how many copies of itself run at once. */
-  const body = () => {
+  /**
+   * A handler body that records how many copies of itself run at once. It runs 100 ms, then on
+   * while `hold()` says so, keeping the lease held.
+   */
+  const body = (hold: () => boolean = () => false) => {
     const stats = { runs: 0, concurrent: 0, maxConcurrent: 0, tokens: [] as number[] };
     const work = async (_event: unknown, context: Context) => {
       stats.runs++;
       stats.maxConcurrent = Math.max(stats.maxConcurrent, ++stats.concurrent);
       stats.tokens.push((context as SingletonContext).lease.fencingToken);
       await delay(100);
+      while (hold()) await delay(10);
       stats.concurrent--;
       return 'done';
     };
@@ -44,9 +48,12 @@ describe.each(backends())('singleton middleware on $name', (backend) => {
 
   it('runs the body once of 20 concurrent invocations and skips the rest', async () => {
     const name = fresh();
-    const { stats, work } = body();
+    // The body holds the lease until every other invocation has answered: on a busy machine one
+    // could otherwise come after the release, find the lease free and rightly run.
+    let answered = 0;
+    const { stats, work } = body(() => answered + stats.runs < 20);
     const handler = middy(work).use(singleton({ leases, name, onBusy: 'skip', skipValue: 'skipped' }));
-    const results = await Promise.all(Array.from({ length: 20 }, () => handler({}, lambdaContext())));
+    const results = await Promise.all(Array.from({ length: 20 }, () => handler({}, lambdaContext()).finally(() => answered++)));
     expect(stats.runs).toBe(1);
     expect(results.filter((r) => r === 'done')).toHaveLength(1);
     expect(results.filter((r) => r === 'skipped')).toHaveLength(19);
@@ -55,9 +62,11 @@ describe.each(backends())('singleton middleware on $name', (backend) => {
 
   it('throws LeaseUnavailableError for the busy ones when asked to', async () => {
     const name = fresh();
-    const { stats, work } = body();
+    let answered = 0;
+    const { stats, work } = body(() => answered + stats.runs < 20);
     const handler = middy(work).use(singleton({ leases, name, onBusy: 'throw' }));
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => handler({}, lambdaContext())));
+    const invocations = Array.from({ length: 20 }, () => handler({}, lambdaContext()).finally(() => answered++));
+    const results = await Promise.allSettled(invocations);
     expect(stats.runs).toBe(1);
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected).toHaveLength(19);
