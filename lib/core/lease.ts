@@ -143,6 +143,15 @@ export class Lease implements AsyncDisposable {
     return this.serialized(() => this.releaseInStore());
   }
 
+  /**
+   * @internal Stops believing at once and writes nothing, so the lease stays held in the table
+   * until it lapses: for a holder whose guarded work may still be running, where a release would
+   * let the next holder in beside it.
+   */
+  abandon(): void {
+    this.lose('abandoned');
+  }
+
   /** @internal Use {@link fencedWrite}. */
   async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<void> {
     this.assertValid();
