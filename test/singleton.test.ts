@@ -4,11 +4,13 @@
  * never while a body middy timed out may still run.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, type Lease, LeaseClient, LeaseUnavailableError, singleton, type SingletonContext } from '../lib/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
+import { cutOff } from './support/faults.js';
 
 /** A Lambda context whose remaining time is frozen at this much (for tests about sizes, not time). */
 const lambdaContext = (remainingMs = 10_000): Context =>
@@ -58,6 +60,16 @@ const overrunning = (runMs: number) => {
       .reduce((sum, ms) => sum + ms, 0);
   return { work, leases, overlapMs, maxConcurrent: () => maxConcurrent, settled: () => Promise.all(bodies) };
 };
+
+/** Makes each request hang unanswered while `stalled()` is true: a network that swallows packets. */
+const stall = (client: DynamoDBClient, stalled: () => boolean) =>
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (stalled()) return new Promise<never>(() => {});
+      return next(args);
+    },
+    { step: 'initialize', name: 'leaseholdTestStall' },
+  );
 
 describe.each(backends())('singleton middleware on $name', (backend) => {
   const tableName = uniqueTableName('singleton');
@@ -214,6 +226,45 @@ describe.each(backends())('singleton middleware on $name', (backend) => {
       await expect(handler({}, invocationContext(300))).rejects.toThrow('out of time');
       await expectOneBodyAtATime(body, name, handler({}, invocationContext(300)).catch((error: unknown) => error));
     });
+  });
+
+  describe('when the release fails', () => {
+    // A client of its own, so its faults reach no other test.
+    const flaky = clientFor(backend);
+    const flakyLeases = new LeaseClient({ tableName, client: flaky, holderId: 'lambda' });
+    let down = false;
+    let stalled = false;
+    cutOff(flaky, () => down);
+    stall(flaky, () => stalled);
+    afterAll(() => flaky.destroy());
+
+    it('still returns the handler result, and the lease lapses on its own', async () => {
+      const name = fresh();
+      const handler = middy(async () => {
+        down = true;
+        return 'done';
+      }).use(singleton({ leases: flakyLeases, name }));
+      try {
+        expect(await handler({}, invocationContext(10_000))).toBe('done');
+      } finally {
+        down = false;
+      }
+      expect(await observer.describe(name), 'the release never reached the table').toMatchObject({ state: 'held' });
+    });
+
+    it('returns the handler result without waiting for a release that never answers', async () => {
+      const name = fresh();
+      const handler = middy(async () => {
+        stalled = true;
+        return 'done';
+      }).use(singleton({ leases: flakyLeases, name }));
+      try {
+        expect(await handler({}, invocationContext(1_500))).toBe('done');
+      } finally {
+        stalled = false;
+      }
+      expect(await observer.describe(name), 'the release never reached the table').toMatchObject({ state: 'held' });
+    }, 10_000);
   });
 
   it('lets the handler renew at checkpoints', async () => {

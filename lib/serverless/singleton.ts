@@ -12,6 +12,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { Clock } from '../core/clock.js';
 import { InvalidArgumentError, LeaseUnavailableError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { LeaseClient } from '../core/lease-client.js';
@@ -92,9 +93,11 @@ export function singleton<TEvent = unknown, TResult = unknown>(
   }
   if (options.data !== undefined) checkData(options.data);
   const held = new WeakMap<Context, Lease>();
+  const { clock } = options.leases;
 
   // Runs once the handler's race in middy is over: the body settled, or middy's early timer won
-  // and the body may run on.
+  // and the body may run on. Never throws: after success, a failed release must not turn the
+  // result into an error Lambda would retry; after an error, that error is what the caller sees.
   const settle = async (request: Request<TEvent, TResult, Error, Context>): Promise<void> => {
     const lease = held.get(request.context);
     if (!lease) return;
@@ -106,8 +109,11 @@ export function singleton<TEvent = unknown, TResult = unknown>(
       lease.abandon();
       return;
     }
-    // 2. The body settled: hand the lease on at once.
-    await lease.release();
+    // 2. The body settled: release, but stop waiting where middy would have given up, so a
+    //    release that hangs does not make Lambda time out a finished invocation. A release that
+    //    fails or is still pending leaves the lease to lapse; one that lands late is harmless,
+    //    being conditional on this fencing token.
+    await waitAtMost(clock, lease.release().catch(() => {}), remainingMs - timeoutEarlyMs);
   };
 
   return {
@@ -131,10 +137,7 @@ export function singleton<TEvent = unknown, TResult = unknown>(
       (request.context as SingletonContext).lease = lease;
     },
     after: settle,
-    async onError(request) {
-      // The handler's error is what the caller must see: a failed release must not replace it.
-      await settle(request).catch(() => {});
-    },
+    onError: settle,
   };
 }
 
@@ -142,4 +145,15 @@ export function singleton<TEvent = unknown, TResult = unknown>(
 function isMiddyTimeout(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'TimeoutError') return false;
   return (error.cause as { package?: unknown } | undefined)?.package === '@middy/core';
+}
+
+/** Resolves when `work` does, or after `ms` with `work` left to finish unawaited. */
+function waitAtMost(clock: Clock, work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(resolve, ms);
+    void work.then(() => {
+      timer.cancel();
+      resolve();
+    });
+  });
 }
