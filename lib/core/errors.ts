@@ -61,7 +61,12 @@ export type LeaseLossReason =
   /** The store shows another holder, a newer fencing token, or the lease marked expired. */
   | 'taken'
   /** The holder released it. */
-  | 'released';
+  | 'released'
+  /**
+   * The holder stopped trusting it without writing anything, because the work it guarded may
+   * still be running (a Lambda body middy timed out): it stays held in the table until it lapses.
+   */
+  | 'abandoned';
 
 /** The caller no longer holds the lease (or can no longer prove it does). Stop acting on it. */
 export class LeaseLostError extends LeaseholdError {
@@ -85,6 +90,7 @@ export class LeaseLostError extends LeaseholdError {
         ? `the store no longer shows it held with this token (it shows holder ${current.holderId}, fencing token ${current.fencingToken})`
         : 'the store no longer shows it held with this token',
       released: 'it was released',
+      abandoned: 'its holder gave it up while the work it guarded may still run; it lapses on its own',
     }[reason];
     super(`Lease "${leaseName}" (fencing token ${fencingToken}) is lost: ${why}.`, options);
     this.leaseName = leaseName;

@@ -171,6 +171,15 @@ export class Lease implements AsyncDisposable {
   }
 
   /**
+   * @internal Stops believing at once and writes nothing, so the lease stays held in the table
+   * until it lapses: for a holder whose guarded work may still be running, where a release would
+   * let the next holder in beside it.
+   */
+  abandon(): void {
+    this.lose('abandoned');
+  }
+
+  /**
    * @internal Use {@link fencedWrite}. Resends a write cancelled by a transaction conflict (nothing
    * was written) with back-off while the lease is held, and throws the last
    * {@link TransactionConflictError} if conflicts outlast the attempts.

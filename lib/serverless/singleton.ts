@@ -1,13 +1,18 @@
 /**
  * A middy middleware that makes a Lambda handler a cluster-wide singleton: the lease is acquired
- * before the handler and released after it, whether it succeeded or failed. No timers: the lease
- * lasts the invocation's remaining time plus a margin, so a crashed or timed-out invocation's
- * lease lapses on its own shortly after.
+ * before the handler and released once the handler has settled, whether it succeeded or failed.
+ * No timers: the lease lasts the invocation's remaining time plus a margin, so a crashed or
+ * timed-out invocation's lease lapses on its own shortly after.
+ *
+ * A body middy's early timeout gave up on is never released: Lambda freezes it and resumes it at
+ * the next thaw, so a release would let the next invocation run beside it. Its lease is aborted
+ * (the body's `context.lease.signal` fires) and left to lapse.
  *
  * @module
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { Clock } from '../core/clock.js';
 import { InvalidArgumentError, LeaseUnavailableError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { LeaseClient } from '../core/lease-client.js';
@@ -28,8 +33,20 @@ export interface SingletonOptions<TEvent = unknown> {
   readonly onBusy?: OnBusy;
   /** What a skipped invocation returns. @default undefined */
   readonly skipValue?: unknown;
-  /** Added to the remaining invocation time to make the lease duration. @default 1000 */
+  /**
+   * Added to the remaining invocation time to make the lease duration: how long after the
+   * deadline of a timed-out invocation the next one may take over. @default 1000
+   */
   readonly marginMs?: number;
+  /**
+   * The `timeoutEarlyInMillis` you gave middy: set both to the same value. A handler that settles
+   * with no more than this (plus a few ms of timer slack) left may be one middy's early timeout
+   * gave up on while its body still runs, so its lease is aborted and left to lapse rather than
+   * released. middy's own `TimeoutError` is recognised whatever this is; a `timeoutEarlyResponse`
+   * that returns a value, or throws an error of its own, is recognised only by this.
+   * @default 5 (middy's default)
+   */
+  readonly timeoutEarlyMs?: number;
   /** Payload stored with the lease. */
   readonly data?: Record<string, unknown>;
 }
@@ -37,12 +54,26 @@ export interface SingletonOptions<TEvent = unknown> {
 /** The Lambda context inside a singleton handler: `context.lease` is the held lease. */
 export type SingletonContext = Context & { lease: Lease };
 
-const OPTIONS = ['leases', 'name', 'onBusy', 'skipValue', 'marginMs', 'data'] as const;
-const DEFAULTS = { onBusy: 'skip', marginMs: 1_000 } as const;
+const OPTIONS = ['leases', 'name', 'onBusy', 'skipValue', 'marginMs', 'timeoutEarlyMs', 'data'] as const;
+const DEFAULTS = { onBusy: 'skip', marginMs: 1_000, timeoutEarlyMs: 5 } as const;
+
+/**
+ * How much more than `timeoutEarlyMs` may be left when middy's early timer fires: its whole-ms
+ * timer against Lambda's deadline measured 2 ms at most. The rest is spare, and cheap: a settled
+ * body taken for a running one only leaves its lease to lapse.
+ */
+const TIMER_SLACK_MS = 25;
 
 /**
  * `middy(handler).use(singleton({ leases, name: 'nightly-report' }))`. Use it last, so that no
  * middleware after it can end the request early with the lease still held.
+ *
+ * When middy's early timeout gives up on the handler, the body is still running (and Lambda
+ * resumes it at the next thaw), so the lease is not released: `context.lease.signal` aborts with
+ * a {@link LeaseLostError} of reason `abandoned`, and the lease lapses `marginMs` (plus the
+ * contenders' `skewMs`) after the invocation's deadline. A body that can outlive its invocation
+ * must watch that signal and pass `context.lease.fencingToken` to what it writes. Set
+ * `timeoutEarlyMs` to middy's `timeoutEarlyInMillis`.
  */
 export function singleton<TEvent = unknown, TResult = unknown>(
   options: SingletonOptions<TEvent>,
@@ -51,8 +82,9 @@ export function singleton<TEvent = unknown, TResult = unknown>(
   rejectUnknownKeys('options', options, OPTIONS);
   if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
   if (typeof options.name !== 'function') checkLeaseName(options.name);
-  const { onBusy, marginMs } = { ...DEFAULTS, ...options };
+  const { onBusy, marginMs, timeoutEarlyMs } = { ...DEFAULTS, ...options };
   checkDurationMs('marginMs', marginMs);
+  checkDurationMs('timeoutEarlyMs', timeoutEarlyMs);
   if (typeof onBusy === 'object') {
     rejectUnknownKeys('onBusy', onBusy, ['waitMs']);
     checkDurationMs('onBusy.waitMs', onBusy.waitMs);
@@ -61,11 +93,27 @@ export function singleton<TEvent = unknown, TResult = unknown>(
   }
   if (options.data !== undefined) checkData(options.data);
   const held = new WeakMap<Context, Lease>();
+  const { clock } = options.leases;
 
-  const release = async (request: Request<TEvent, TResult, Error, Context>) => {
+  // Runs once the handler's race in middy is over: the body settled, or middy's early timer won
+  // and the body may run on. Never throws: after success, a failed release must not turn the
+  // result into an error Lambda would retry; after an error, that error is what the caller sees.
+  const settle = async (request: Request<TEvent, TResult, Error, Context>): Promise<void> => {
     const lease = held.get(request.context);
+    if (!lease) return;
     held.delete(request.context);
-    await lease?.release();
+    const remainingMs = request.context.getRemainingTimeInMillis();
+    // 1. A middleware cannot see the handler's promise, only what middy's early timeout leaves:
+    //    its TimeoutError, or this little time left. Then the body may run on: abort, write nothing.
+    if (isMiddyTimeout(request.error) || remainingMs <= timeoutEarlyMs + TIMER_SLACK_MS) {
+      lease.abandon();
+      return;
+    }
+    // 2. The body settled: release, but stop waiting where middy would have given up, so a
+    //    release that hangs does not make Lambda time out a finished invocation. A release that
+    //    fails or is still pending leaves the lease to lapse; one that lands late is harmless,
+    //    being conditional on this fencing token.
+    await waitAtMost(clock, lease.release().catch(() => {}), remainingMs - timeoutEarlyMs);
   };
 
   return {
@@ -88,10 +136,24 @@ export function singleton<TEvent = unknown, TResult = unknown>(
       held.set(request.context, lease);
       (request.context as SingletonContext).lease = lease;
     },
-    after: release,
-    async onError(request) {
-      // The handler's error is what the caller must see: a failed release must not replace it.
-      await release(request).catch(() => {});
-    },
+    after: settle,
+    onError: settle,
   };
+}
+
+/** The error `@middy/core` 6 throws by default when its early timeout wins over the handler. */
+function isMiddyTimeout(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'TimeoutError') return false;
+  return (error.cause as { package?: unknown } | undefined)?.package === '@middy/core';
+}
+
+/** Resolves when `work` does, or after `ms` with `work` left to finish unawaited. */
+function waitAtMost(clock: Clock, work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(resolve, ms);
+    void work.then(() => {
+      timer.cancel();
+      resolve();
+    });
+  });
 }
