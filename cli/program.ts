@@ -194,7 +194,7 @@ export function buildProgram(io: Io): Command {
   program
     .command('reap')
     .description('run the reaper once: mark leases past expiry + skew as expired (and publish events with --event-bus)')
-    .option('--skew <duration>', 'skew allowance: only leases past expiresAt + skew are reaped', (v) => parseDuration('--skew', v), 1_000)
+    .option('--skew <duration>', 'only leases past expiresAt + skew are reaped (when events go out; never who may take a lease)', (v) => parseDuration('--skew', v), 1_000)
     .option('--event-bus <name>', "publish a Lease Expired event per reaped lease to this EventBridge bus ('default' for the account's)")
     .action(async (flags: { skew: number; eventBus?: string }) => {
       const { options, client, print } = context();

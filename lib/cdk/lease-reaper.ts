@@ -30,8 +30,9 @@ export interface LeaseReaperOptions {
   /** The bus `Lease Expired` events go to. @default - the account's default event bus */
   readonly eventBus?: events.IEventBus;
   /**
-   * The largest wall-clock difference between participants: a lease is reaped only once
-   * `expiresAt + skew` has passed. Use the clients' `skewMs`.
+   * A lease is reaped (and announced) only once `expiresAt + skew` has passed on the reaper's
+   * clock. Only when events go out depends on it, never safety: a reaped lease is taken by the
+   * same rule as a held one. The clients' `skewMs` avoids announcing leases too early.
    * @default Duration.seconds(1), the clients' default
    */
   readonly skew?: Duration;

@@ -21,7 +21,11 @@ import type { LeaseEventPublisher, LeaseExpiredDetail } from './events.js';
 export interface ReapOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** The participants' skew allowance: only leases past `expiresAt + skewMs` are reaped. */
+  /**
+   * Only leases past `expiresAt + skewMs` on this clock are reaped. It decides when a lease is
+   * announced, not who may take it: a reaped lease is taken by the same rule as a held one.
+   * Use the participants' skew allowance.
+   */
   readonly skewMs: number;
   /** Where `Lease Expired` events go. @default none are sent */
   readonly publisher?: LeaseEventPublisher;
