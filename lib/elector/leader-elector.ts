@@ -108,11 +108,14 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private readonly data: Record<string, unknown> | undefined;
   private readonly metrics: ElectionMetrics;
   private readonly closing = new AbortController();
+  private readonly closed = new Promise<void>((resolve) => this.closing.signal.addEventListener('abort', () => resolve(), { once: true }));
   private current: Lease | undefined;
   private known: LeaderInfo | undefined;
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
   private running = false;
+  /** Settles when the current `run` has stopped campaigning and leading. */
+  private stopped: Promise<void> = Promise.resolve();
   private readonly seat: StandbySeat;
 
   constructor(options: LeaderElectorOptions) {
@@ -166,12 +169,10 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   async run(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
     if (this.running) throw new LeaseholdError(`LeaderElector for "${this.name}" is already running`);
     this.running = true;
+    const loop = this.loop(lead);
+    this.stopped = loop;
     try {
-      for (;;) {
-        const lease = await this.campaign();
-        if (!lease) return;
-        await this.lead(lease, lead);
-      }
+      await loop;
     } finally {
       this.running = false;
     }
@@ -188,10 +189,30 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     await lease.release();
   }
 
-  /** Stops campaigning, resigns if leading, and frees its standby slot. */
+  /**
+   * Stops campaigning, resigns if leading, and frees its standby slot. Resolves once `run` has
+   * stopped: a lease won by an acquisition already in flight is released at once, without
+   * `elected` and without calling `lead`.
+   */
   async close(): Promise<void> {
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
-    await Promise.all([this.current?.release(), this.seat.leave()]);
+    await this.current?.release();
+    // A campaign in flight may still win a lease or claim a slot: wait for it, then give the slot back.
+    await this.stopped;
+    await this.seat.leave();
+  }
+
+  private async loop(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
+    for (;;) {
+      const lease = await this.campaign();
+      if (!lease) return;
+      // close() may have begun while the acquisition was in flight: a closing elector never leads.
+      if (this.closing.signal.aborted) {
+        await lease.release().catch((error: unknown) => this.report(error));
+        return;
+      }
+      await this.lead(lease, lead);
+    }
   }
 
   private async campaign(): Promise<Lease | undefined> {
@@ -263,7 +284,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         await lease.release().catch(() => {});
       });
     await ended;
-    await Promise.all([renewing, working]);
+    // After close() a `lead` still running is not waited for: it may be the one awaiting close().
+    await Promise.all([renewing, Promise.race([working, this.closed])]);
     this.current = undefined;
   }
 
