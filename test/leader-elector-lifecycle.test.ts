@@ -40,6 +40,24 @@ function delayFirstUpdate(client: DynamoDBClient, ms: number): { inFlight(): boo
   return { inFlight: () => inFlight };
 }
 
+describe('LeaderElector resign and close options', () => {
+  const [backend] = backends();
+  const elector = new LeaderElector({ leases: new LeaseClient({ tableName: 'leases', client: clientFor(backend!) }), name: 'x' });
+  const rules: [string, string, unknown][] = [
+    ['a negative drain', 'drainMs', { drainMs: -1 }],
+    ['a drain that is not a number', 'drainMs', { drainMs: '5' }],
+    ['an endless drain', 'drainMs', { drainMs: Infinity }],
+    ['an unknown option', 'options.drain', { drain: 5 }],
+    ['options that are not an object', 'options', null],
+  ];
+  it.each(rules)('resign rejects %s (%s)', async (_what, argument, options) => {
+    await expect(elector.resign(options as { drainMs?: number })).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
+  });
+  it.each(rules)('close rejects %s (%s)', async (_what, argument, options) => {
+    await expect(elector.close(options as { drainMs?: number })).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
+  });
+});
+
 describe.each(backends())('LeaderElector lifecycle on $name', (backend) => {
   const tableName = uniqueTableName('lifecycle');
   const admin = clientFor(backend);
@@ -85,16 +103,87 @@ describe.each(backends())('LeaderElector lifecycle on $name', (backend) => {
       expect(await reader.describe(name)).toMatchObject({ holderId: 'a', fencingToken: 1, state: 'released' });
     });
 
-    it('resolves when called from inside the leader callback, which waits for it', async () => {
+    it('resolves when called from inside the leader callback with no drain (the callback cannot settle first)', async () => {
       const name = fresh();
       const a = electorFor(name, 'a', { leaseMs: 3_000 });
       let closedInside = false;
       const running = a.run(async () => {
-        await a.close();
+        await a.close({ drainMs: 0 });
         closedInside = true;
       });
-      expect(await settlesWithin(running, 5_000)).toBe(true);
+      expect(await settlesWithin(running, 2_000)).toBe(true);
       await until(() => closedInside);
+      expect(await reader.describe(name)).toMatchObject({ holderId: 'a', state: 'released' });
+    });
+  });
+
+  describe('resign() and close() drain the leader callback', () => {
+    /** Leads with `a`; `lead` runs `onStop` once its signal aborts. Records the order things happened in. */
+    const leadWithContender = async (name: string, onStop: (leadership: Leadership) => Promise<void>) => {
+      const log: string[] = [];
+      const a = electorFor(name, 'a');
+      let leadership: Leadership | undefined;
+      a.on('deposed', () => log.push('a deposed'));
+      const running = a.run(async (given) => {
+        leadership = given;
+        await new Promise((resolve) => given.signal.addEventListener('abort', resolve));
+        log.push('a told to stop');
+        await onStop(given);
+        log.push('a settled');
+      });
+      await until(() => leadership !== undefined);
+      const b = electorFor(name, 'b');
+      b.on('elected', () => log.push('b elected'));
+      void b.run(async ({ signal }) => {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      });
+      await delay(300);
+      return { a, b, leadership: leadership!, log, running };
+    };
+
+    it('keeps the lease held and renewed while lead finishes, then releases it at once', async () => {
+      const name = fresh();
+      let drainSeen: Awaited<ReturnType<LeaseClient['describe']>>;
+      let expiresAtWhenTold = 0;
+      // `lead` goes on for more than two leases after it is told to stop: only renewals keep b out.
+      const { a, b, leadership, log } = await leadWithContender(name, async ({ lease }) => {
+        expiresAtWhenTold = (await reader.describe(name))!.expiresAt;
+        await delay(1_500);
+        drainSeen = await reader.describe(name);
+      });
+      const resigning = a.resign({ drainMs: 20_000 });
+      expect(leadership.signal.aborted).toBe(true);
+      expect(leadership.signal.reason).toMatchObject({ name: 'LeaseLostError', reason: 'released', fencingToken: leadership.fencingToken });
+      expect(leadership.lease.signal.aborted).toBe(false);
+      await resigning;
+      expect(drainSeen!).toMatchObject({ holderId: 'a', fencingToken: leadership.fencingToken, state: 'held' });
+      expect(drainSeen!.expiresAt).toBeGreaterThan(expiresAtWhenTold);
+      expect(log.slice(0, 3)).toEqual(['a told to stop', 'a settled', 'a deposed']);
+      expect(await reader.describe(name)).toMatchObject({ holderId: 'a', state: 'released' });
+      await until(() => b.isLeader);
+      expect(log).toEqual(['a told to stop', 'a settled', 'a deposed', 'b elected']);
+      expect(b.leader()!.fencingToken).toBe(leadership.fencingToken + 1);
+    });
+
+    it('cuts off a lead that never settles after drainMs, one lease by default', async () => {
+      const name = fresh();
+      const { a, b, log } = await leadWithContender(name, () => new Promise(() => {}));
+      const startedAt = performance.now();
+      await a.resign();
+      const drainedMs = performance.now() - startedAt;
+      // Only a lower bound: a busy machine makes every wait longer, never shorter.
+      expect(drainedMs).toBeGreaterThanOrEqual(550);
+      expect(await reader.describe(name)).toMatchObject({ holderId: 'a', state: 'released' });
+      await until(() => b.isLeader);
+      expect(log).toEqual(['a told to stop', 'a deposed', 'b elected']);
+    });
+
+    it('lets run() resolve after close() cuts off a lead that never settles', async () => {
+      const name = fresh();
+      const { a, running } = await leadWithContender(name, () => new Promise(() => {}));
+      await a.close({ drainMs: 200 });
+      expect(await settlesWithin(running, 5_000)).toBe(true);
+      expect(a.isLeader).toBe(false);
       expect(await reader.describe(name)).toMatchObject({ holderId: 'a', state: 'released' });
     });
   });

@@ -15,6 +15,7 @@ import { MAX_STANDBY_SLOTS } from '../core/schema.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { noMetrics, type ElectionMetrics } from './metrics.js';
 import { StandbySeat } from './standby-seat.js';
+import { Term } from './term.js';
 
 /** Options of {@link LeaderElector}. */
 export interface LeaderElectorOptions {
@@ -58,10 +59,31 @@ export interface LeaderElectorOptions {
 
 /** What a leader gets each time it is elected. */
 export interface Leadership {
+  /**
+   * The lease this leadership stands on. Its own `signal` aborts only when the lease is lost or
+   * released, so writes fenced by it (`fencedWrite`) still land while a resign drains.
+   */
   readonly lease: Lease;
   readonly fencingToken: number;
-  /** Aborts the moment leadership may be lost: stop all work started under it. */
+  /**
+   * Aborts when this leadership ends: at once on `resign()` or `close()` (while the lease is
+   * still held and renewed for up to `drainMs`, so `lead` can finish what it started), or the
+   * moment the lease may be lost. Start no new work once it has aborted. Its reason is a
+   * `LeaseLostError` for this fencing token (`reason: 'released'` on resign and close).
+   */
   readonly signal: AbortSignal;
+}
+
+/** Options of {@link LeaderElector.resign} and {@link LeaderElector.close}. */
+export interface ResignOptions {
+  /**
+   * How long `lead` may go on after its signal aborts, the lease held and renewed meanwhile so
+   * nobody else leads while its last writes land. The lease is released as soon as `lead`
+   * settles, or when this runs out. A drain never delays failover more than a crash would
+   * (a successor waits `leaseMs + skewMs` for a crashed leader). 0 releases at once.
+   * @default leaseMs
+   */
+  readonly drainMs?: number;
 }
 
 /** Who leads, as last seen. */
@@ -76,7 +98,11 @@ export interface LeaderInfo {
 export interface LeaderElectorEvents {
   /** This node became leader. */
   elected: [Leadership];
-  /** This node stopped leading; fired from the lease's abort, before anyone else can lead. */
+  /**
+   * This node stopped leading; fired from the lease's abort, before anyone else can lead. After
+   * `resign()` or `close()` that is when the lease is released (after the drain), not when the
+   * leadership's signal aborts.
+   */
   deposed: [{ fencingToken: number; reason: LeaseLossReason }];
   /** The leader changed as this node sees it (`undefined`: nobody leads). */
   leader: [LeaderInfo | undefined];
@@ -88,6 +114,7 @@ export interface LeaderElectorEvents {
   error: [Error];
 }
 
+const RESIGN_OPTIONS = ['drainMs'] as const;
 const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
 
 /**
@@ -109,7 +136,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private readonly metrics: ElectionMetrics;
   private readonly closing = new AbortController();
   private readonly closed = new Promise<void>((resolve) => this.closing.signal.addEventListener('abort', () => resolve(), { once: true }));
-  private current: Lease | undefined;
+  private term: Term | undefined;
   private known: LeaderInfo | undefined;
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
@@ -151,14 +178,18 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.seat = new StandbySeat(this.leases, this.name, this.standbys, this.leaseMs);
   }
 
-  /** Whether this node leads right now (by its own monotonic clock). No I/O. */
+  /**
+   * Whether this node holds the leader's lease right now (by its own monotonic clock). Stays
+   * true while a resign drains: the lease is held until `lead` settles or `drainMs` runs out.
+   * No I/O.
+   */
   get isLeader(): boolean {
-    return this.current?.isHeld === true;
+    return this.term?.lease.isHeld === true;
   }
 
   /** Who leads, as last seen by this node. No I/O. */
   leader(): LeaderInfo | undefined {
-    return this.isLeader ? this.selfInfo(this.current!) : this.known?.isSelf ? undefined : this.known;
+    return this.isLeader ? this.selfInfo(this.term!.lease) : this.known?.isSelf ? undefined : this.known;
   }
 
   /**
@@ -179,27 +210,41 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   /**
-   * Gives up leadership now with one write, then stays out of the next election for one
-   * follower wake-up so another node takes over.
+   * Gives up leadership: aborts the leadership's signal at once, lets `lead` finish for up to
+   * `drainMs` (see {@link ResignOptions}), then releases the lease with one write and stays out
+   * of the next election for one follower wake-up so another node takes over. Resolves once the
+   * lease is released. Inside `lead`, which it waits for, call it without awaiting, or pass
+   * `drainMs: 0`.
    */
-  async resign(): Promise<void> {
-    const lease = this.current;
-    if (!lease) return;
-    this.campaignAfter = this.leases.clock.monotonicNow() + this.followerWakeMs * 1.5;
-    await lease.release();
+  async resign(options: ResignOptions = {}): Promise<void> {
+    const drainMs = this.drainMsOf(options);
+    await this.term?.stepDown(this.leases.clock, drainMs);
   }
 
   /**
-   * Stops campaigning, resigns if leading, and frees its standby slot. Resolves once `run` has
-   * stopped: a lease won by an acquisition already in flight is released at once, without
-   * `elected` and without calling `lead`.
+   * Stops campaigning, resigns (with the same drain as {@link resign}) if leading, and frees its
+   * standby slot. Resolves once `run` has stopped: a lease won by an acquisition already in
+   * flight is released at once, without `elected` and without calling `lead`, and a `lead`
+   * still running when the drain runs out is no longer waited for.
    */
-  async close(): Promise<void> {
+  async close(options: ResignOptions = {}): Promise<void> {
+    const drainMs = this.drainMsOf(options);
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
-    await this.current?.release();
-    // A campaign in flight may still win a lease or claim a slot: wait for it, then give the slot back.
-    await this.stopped;
-    await this.seat.leave();
+    try {
+      await this.term?.stepDown(this.leases.clock, drainMs);
+    } finally {
+      // A campaign in flight may still win a lease or claim a slot: wait for it, then give the slot back.
+      await this.stopped;
+      await this.seat.leave();
+    }
+  }
+
+  private drainMsOf(options: ResignOptions): number {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, RESIGN_OPTIONS);
+    const drainMs = options.drainMs ?? this.leaseMs;
+    checkDurationMs('drainMs', drainMs);
+    return drainMs;
   }
 
   private async loop(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
@@ -256,14 +301,18 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {
-    this.current = lease;
-    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: lease.signal };
+    const term = new Term(lease);
+    this.term = term;
+    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: term.signal };
     const ended = new Promise<void>((resolve) => {
       lease.signal.addEventListener(
         'abort',
         () => {
           const reason = lease.signal.reason instanceof LeaseLostError ? lease.signal.reason.reason : 'expired';
-          if (reason !== 'released') this.campaignAfter = this.leases.clock.monotonicNow() + this.lockDelayMs;
+          if (reason !== 'released') this.standAside(this.lockDelayMs);
+          // Counted from the release, not from resign(): a long drain must not use up the time
+          // the followers need to notice the release.
+          else if (term.resigned) this.standAside(this.followerWakeMs * 1.5);
           this.metrics.count('LeadershipLost');
           this.emit('deposed', { fencingToken: lease.fencingToken, reason });
           resolve();
@@ -275,18 +324,25 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.saw(undefined, this.selfInfo(lease));
     this.emit('elected', leadership);
     const renewing = this.renewWhileHeld(lease);
-    const working = Promise.resolve()
-      .then(() => lead(leadership))
-      .catch(async (error: unknown) => {
-        // A callback that stops because its own lease was lost is doing the right thing.
-        const lostThisLease = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
-        if (!lostThisLease) this.report(error);
+    const working = term.start(() =>
+      lead(leadership).catch(async (error: unknown) => {
+        // A callback that stops because its leadership ended (rethrowing the signal's reason, or
+        // its lease's loss) is doing the right thing.
+        const endedThisTerm = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
+        if (!endedThisTerm) this.report(error);
         await lease.release().catch(() => {});
-      });
+      }),
+    );
     await ended;
-    // After close() a `lead` still running is not waited for: it may be the one awaiting close().
+    // After close() a `lead` still running is not waited for: the drain has cut it off, and it
+    // may be the one awaiting close().
     await Promise.all([renewing, Promise.race([working, this.closed])]);
-    this.current = undefined;
+    this.term = undefined;
+  }
+
+  /** Keeps this node out of elections for at least `ms` from now. */
+  private standAside(ms: number): void {
+    this.campaignAfter = Math.max(this.campaignAfter, this.leases.clock.monotonicNow() + ms);
   }
 
   private async renewWhileHeld(lease: Lease): Promise<void> {
