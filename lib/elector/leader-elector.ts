@@ -310,9 +310,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         () => {
           const reason = lease.signal.reason instanceof LeaseLostError ? lease.signal.reason.reason : 'expired';
           if (reason !== 'released') this.standAside(this.lockDelayMs);
-          // Counted from the release, not from resign(): a long drain must not use up the time
-          // the followers need to notice the release.
-          else if (term.resigned) this.standAside(this.followerWakeMs * 1.5);
+          // Counted from the lease's end, not from resign(): a long drain must not use up the
+          // time the followers need to notice the release.
+          if (term.resigned) this.standAside(this.resignWindowMs);
           this.metrics.count('LeadershipLost');
           this.emit('deposed', { fencingToken: lease.fencingToken, reason });
           resolve();
@@ -338,6 +338,11 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     // may be the one awaiting close().
     await Promise.all([renewing, Promise.race([working, this.closed])]);
     this.term = undefined;
+  }
+
+  /** How long a node that gave the lease up stays out, so a follower waking every followerWakeMs gets it. */
+  private get resignWindowMs(): number {
+    return this.followerWakeMs * 1.5;
   }
 
   /** Keeps this node out of elections for at least `ms` from now. */
