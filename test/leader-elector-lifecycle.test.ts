@@ -189,4 +189,37 @@ describe.each(backends())('LeaderElector lifecycle on $name', (backend) => {
       expect(await reader.describe(name)).toMatchObject({ holderId: 'a', state: 'released' });
     });
   });
+
+  describe('a leader callback that keeps failing', () => {
+    it('is re-elected ever more slowly, and a healthy follower takes over', async () => {
+      const name = fresh();
+      const a = electorFor(name, 'a');
+      let wins = 0;
+      const errors: Error[] = [];
+      a.on('error', (error) => errors.push(error));
+      void a.run(async () => {
+        wins++;
+        throw new Error('cannot start');
+      });
+      // Counted from the first win, so a slow first request does not shorten the window.
+      await until(() => wins > 0);
+      await delay(1_500);
+      const winsAlone = wins;
+      console.log(`failing leader alone: ${winsAlone} wins in 1.5 s`);
+      // Sit-outs of 225, 450, 900 ms (a resign window, doubling) allow 3 wins; no backoff allows dozens.
+      expect(winsAlone).toBeGreaterThanOrEqual(2);
+      expect(winsAlone).toBeLessThanOrEqual(5);
+      expect(errors.map((e) => e.message)).toEqual(Array(winsAlone).fill('cannot start'));
+
+      const b = electorFor(name, 'b', { leaseMs: 1_500 });
+      void b.run(async ({ signal }) => {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      });
+      await until(() => b.isLeader);
+      const winsWhenTakenOver = wins;
+      await delay(1_000);
+      expect(b.isLeader).toBe(true);
+      expect(wins).toBe(winsWhenTakenOver);
+    });
+  });
 });

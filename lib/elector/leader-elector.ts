@@ -114,6 +114,9 @@ export interface LeaderElectorEvents {
   error: [Error];
 }
 
+/** Sit-outs after failing leaderships double from one resign window up to this many windows. */
+const MAX_SIT_OUT_WINDOWS = 4;
+
 const RESIGN_OPTIONS = ['drainMs'] as const;
 const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
 
@@ -140,6 +143,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private known: LeaderInfo | undefined;
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
+  /** Leaderships in a row whose `lead` threw while it still led. */
+  private failedTerms = 0;
   private running = false;
   /** Settles when the current `run` has stopped campaigning and leading. */
   private stopped: Promise<void> = Promise.resolve();
@@ -194,8 +199,11 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
 
   /**
    * Campaigns until {@link close}, calling `lead` each time this node wins. Waits for `lead` to
-   * return before campaigning again, so two of its calls never overlap. If `lead` throws, the
-   * node resigns and reports the error.
+   * return before campaigning again, so two of its calls never overlap. If `lead` throws while
+   * it still leads, the node resigns, reports the error, and sits out the next election: one
+   * resign window (1.5 × `followerWakeMs`), doubling with each such failure in a row up to four
+   * windows, so a healthy follower takes over and a callback that fails at once is not re-elected
+   * in a tight loop.
    */
   async run(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
     if (this.running) throw new LeaseholdError(`LeaderElector for "${this.name}" is already running`);
@@ -323,16 +331,22 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.metrics.count('LeadershipAcquired');
     this.saw(undefined, this.selfInfo(lease));
     this.emit('elected', leadership);
+    const electedAt = this.leases.clock.monotonicNow();
     const renewing = this.renewWhileHeld(lease);
-    const working = term.start(() =>
-      lead(leadership).catch(async (error: unknown) => {
+    const working = term.start(async () => {
+      try {
+        await lead(leadership);
+        this.failedTerms = 0;
+      } catch (error) {
         // A callback that stops because its leadership ended (rethrowing the signal's reason, or
         // its lease's loss) is doing the right thing.
         const endedThisTerm = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
         if (!endedThisTerm) this.report(error);
+        if (term.signal.aborted) this.failedTerms = 0;
+        else this.sitOutAfterFailure(this.leases.clock.monotonicNow() - electedAt);
         await lease.release().catch(() => {});
-      }),
-    );
+      }
+    });
     await ended;
     // After close() a `lead` still running is not waited for: the drain has cut it off, and it
     // may be the one awaiting close().
@@ -343,6 +357,17 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   /** How long a node that gave the lease up stays out, so a follower waking every followerWakeMs gets it. */
   private get resignWindowMs(): number {
     return this.followerWakeMs * 1.5;
+  }
+
+  /**
+   * After a `lead` that threw while it still led (one that fails at once would otherwise be
+   * re-elected in a tight loop): one resign window, doubling with each such leadership in a
+   * row, up to MAX_SIT_OUT_WINDOWS. One that lasted longer than that was no tight loop.
+   */
+  private sitOutAfterFailure(lastedMs: number): void {
+    const longestMs = this.resignWindowMs * MAX_SIT_OUT_WINDOWS;
+    this.failedTerms = lastedMs >= longestMs ? 1 : this.failedTerms + 1;
+    this.standAside(Math.min(this.resignWindowMs * 2 ** (this.failedTerms - 1), longestMs));
   }
 
   /** Keeps this node out of elections for at least `ms` from now. */
