@@ -219,6 +219,43 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     expect(changes.filter(Boolean)).toEqual([{ holderId: 'a', fencingToken: 1, isSelf: false }]);
   });
 
+  it('keeps observing while the store cannot be reached, and sees the new leader once it can', async () => {
+    const name = fresh();
+    let down = false;
+    const client = clientFor(backend);
+    cutOff(client, () => down);
+    const observer = new LeaseClient({ tableName, client, holderId: 'observer' });
+    const stop = new AbortController();
+    const changes: (LeaderInfo | undefined)[] = [];
+    let failure: unknown;
+    const watching = (async () => {
+      for await (const leader of observeLeader(observer, name, { signal: stop.signal, intervalMs: 50 })) changes.push(leader);
+    })().catch((error: unknown) => {
+      failure = error;
+    });
+    const a = electorFor(name, 'a');
+    campaign(a);
+    await until(() => changes.some((c) => c?.holderId === 'a'));
+    down = true;
+    await a.close();
+    const b = electorFor(name, 'b');
+    campaign(b);
+    await until(() => b.isLeader);
+    // Long enough for many failed looks at intervalMs 50.
+    await delay(500);
+    down = false;
+    await until(() => failure !== undefined || changes.some((c) => c?.holderId === 'b'));
+    stop.abort();
+    await watching;
+    expect(failure).toBeUndefined();
+    expect(changes.filter(Boolean).map((c) => c!.holderId)).toEqual(['a', 'b']);
+  });
+
+  it('stops observing with the error when the table is missing', async () => {
+    const observer = new LeaseClient({ tableName: uniqueTableName('missing'), client: clientFor(backend) });
+    await expect(observeLeader(observer, 'x', { intervalMs: 50 }).next()).rejects.toMatchObject({ name: 'TableNotFoundError' });
+  });
+
   it.skipIf(!backend.features.transactions)('lands fenced writes only while the lease holds (needs transactions)', async () => {
     const name = fresh();
     const documents = DynamoDBDocumentClient.from(admin);
