@@ -31,12 +31,17 @@ const until = async (condition: () => boolean, timeoutMs = 10_000) => {
 describe('LeaderElector configuration', () => {
   const [backend] = backends();
   const leases = new LeaseClient({ tableName: 'leases', client: clientFor(backend!) });
+  const guarded = (guardMs: number) => new LeaseClient({ tableName: 'leases', client: clientFor(backend!), guardMs });
   const rules: [string, string, Record<string, unknown>][] = [
     ['a missing lease client', 'leases', { leases: undefined }],
     ['an empty name', 'name', { name: '' }],
     ['a non-positive lease', 'leaseMs', { leaseMs: 0 }],
     ['a renew interval not shorter than the lease', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 1_000 }],
     ['a renew interval the drift allowance eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 995 }],
+    ['a renew interval the guard eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 800, leases: guarded(200) }],
+    ['a default renew interval the guard eats', 'renewEveryMs', { leaseMs: 1_000, leases: guarded(700) }],
+    ['a lease drift and guard take whole', 'leaseMs', { leaseMs: 1_000, leases: guarded(990) }],
+    ['a lease shorter than the guard', 'leaseMs', { leaseMs: 500, renewEveryMs: 100, leases: guarded(600) }],
     ['a negative lock delay', 'lockDelayMs', { lockDelayMs: -1 }],
     ['a zero follower wake-up', 'followerWakeMs', { followerWakeMs: 0 }],
     ['more standbys than there are slots', 'standbys', { standbys: 9 }],
@@ -47,6 +52,19 @@ describe('LeaderElector configuration', () => {
   it.each(rules)('rejects %s (%s)', (_what, argument, override) => {
     const options = { leases, name: 'x', ...override } as ConstructorParameters<typeof LeaderElector>[0];
     expect(() => new LeaderElector(options)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', argument }));
+  });
+
+  it('says what the leader trusts its lease for when the guard leaves no room to renew', () => {
+    expect(() => new LeaderElector({ leases: guarded(700), name: 'x', leaseMs: 1_000 })).toThrow(
+      'renewEveryMs: must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) − guardMs = 290 ms), got 333.3333333333333 (the default, leaseMs / 3)',
+    );
+    expect(() => new LeaderElector({ leases: guarded(990), name: 'x', leaseMs: 1_000 })).toThrow(
+      'leaseMs: must be longer than what the leader takes off it before trusting it (leaseMs · driftRatio + guardMs = 1000 ms), got 1000',
+    );
+  });
+
+  it('accepts a guard that leaves room to renew', () => {
+    expect(new LeaderElector({ leases: guarded(200), name: 'x', leaseMs: 1_000, renewEveryMs: 700 })).toMatchObject({ renewEveryMs: 700 });
   });
 
   it('defaults to renewing every third of a 10 s lease and waking followers every half lease', () => {

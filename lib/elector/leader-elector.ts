@@ -27,7 +27,9 @@ export interface LeaderElectorOptions {
   readonly leaseMs?: number;
   /**
    * How often the leader renews. A third of the lease leaves room for two failed renewals (each
-   * retried) before the deadline, at 3 writes per lease period. @default leaseMs / 3
+   * retried) before the deadline, at 3 writes per lease period. Must be shorter than the time the
+   * leader trusts its lease, `leaseMs · (1 − driftRatio) − guardMs` (the lease client's drift and
+   * guard). @default leaseMs / 3
    */
   readonly renewEveryMs?: number;
   /** After losing the lease involuntarily, wait this long before campaigning again. @default 0 */
@@ -160,10 +162,21 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     checkDurationMs('leaseMs', this.leaseMs, { exclusiveMin: true });
     this.renewEveryMs = options.renewEveryMs ?? this.leaseMs / 3;
     checkDurationMs('renewEveryMs', this.renewEveryMs, { exclusiveMin: true });
-    if (this.renewEveryMs >= this.leaseMs * (1 - options.leases.driftRatio)) {
+    // What a holder trusts each acquisition or renewal for (Lease's deadline): a renewal must
+    // land within it, or every term expires before it is extended.
+    const { driftRatio, guardMs } = options.leases;
+    const trustMs = this.leaseMs * (1 - driftRatio) - guardMs;
+    if (trustMs <= 0) {
+      throw new InvalidArgumentError(
+        'leaseMs',
+        `must be longer than what the leader takes off it before trusting it (leaseMs · driftRatio + guardMs = ${this.leaseMs * driftRatio + guardMs} ms), got ${this.leaseMs}`,
+      );
+    }
+    if (this.renewEveryMs >= trustMs) {
+      const given = options.renewEveryMs === undefined ? ' (the default, leaseMs / 3)' : '';
       throw new InvalidArgumentError(
         'renewEveryMs',
-        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) = ${this.leaseMs * (1 - options.leases.driftRatio)} ms), got ${this.renewEveryMs}`,
+        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) − guardMs = ${trustMs} ms), got ${this.renewEveryMs}${given}`,
       );
     }
     this.lockDelayMs = options.lockDelayMs ?? 0;
