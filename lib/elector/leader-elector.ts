@@ -9,55 +9,11 @@ import { sleep } from '../core/clock.js';
 import { backoffMs } from '../core/backoff.js';
 import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
-import { LeaseClient, type LeaseDescription } from '../core/lease-client.js';
-import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
-import { MAX_STANDBY_SLOTS } from '../core/schema.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { noMetrics, type ElectionMetrics } from './metrics.js';
+import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
+import type { ElectionMetrics } from './metrics.js';
+import { drainMsOf, electorSettings, type LeaderElectorOptions, type ResignOptions } from './options.js';
 import { StandbySeat } from './standby-seat.js';
 import { Term } from './term.js';
-
-/** Options of {@link LeaderElector}. */
-export interface LeaderElectorOptions {
-  /** The lease client to campaign with (its holder id, clock and skew allowance). */
-  readonly leases: LeaseClient;
-  /** The lease name: everyone electing one leader uses the same. */
-  readonly name: string;
-  /** Lease duration. A crashed leader is replaced after about `leaseMs + skewMs`. @default 10000 */
-  readonly leaseMs?: number;
-  /**
-   * How often the leader renews. A third of the lease leaves room for two failed renewals (each
-   * retried) before the deadline, at 3 writes per lease period. Must be shorter than the time the
-   * leader trusts its lease, `leaseMs · (1 − driftRatio) − guardMs` (the lease client's drift and
-   * guard). @default leaseMs / 3
-   */
-  readonly renewEveryMs?: number;
-  /** After losing the lease involuntarily, wait this long before campaigning again. @default 0 */
-  readonly lockDelayMs?: number;
-  /**
-   * The longest a follower sleeps between looks (eventually consistent reads, half a read unit
-   * each): bounds how long a resign goes unnoticed. Followers also wake when the leader's lease
-   * can first expire. @default leaseMs / 2
-   */
-  readonly followerWakeMs?: number;
-  /**
-   * How many followers watch the lease closely (waking when it can first expire, and every
-   * `followerWakeMs`). The others register nowhere and look only every `idleWakeMs`, claiming a
-   * standby slot when one is free or lapsed: so 50 followers cost the table about what a few do.
-   * Standby choice affects only who takes over and how fast, never safety. 0 makes every
-   * follower watch closely. @default 2
-   */
-  readonly standbys?: number;
-  /**
-   * How often a follower that is not a standby looks (one eventually consistent read). Bounds
-   * failover only when the leader and every standby fail together. @default 4 × leaseMs
-   */
-  readonly idleWakeMs?: number;
-  /** Payload stored with the lease while this node leads (its address, version, ...). */
-  readonly data?: Record<string, unknown>;
-  /** Where to report metrics. @default none */
-  readonly metrics?: ElectionMetrics;
-}
 
 /** What a leader gets each time it is elected. */
 export interface Leadership {
@@ -74,18 +30,6 @@ export interface Leadership {
    * `LeaseLostError` for this fencing token (`reason: 'released'` on resign and close).
    */
   readonly signal: AbortSignal;
-}
-
-/** Options of {@link LeaderElector.resign} and {@link LeaderElector.close}. */
-export interface ResignOptions {
-  /**
-   * How long `lead` may go on after its signal aborts, the lease held and renewed meanwhile so
-   * nobody else leads while its last writes land. The lease is released as soon as `lead`
-   * settles, or when this runs out. A drain never delays failover more than a crash would
-   * (a successor waits `leaseMs + skewMs` for a crashed leader). 0 releases at once.
-   * @default leaseMs
-   */
-  readonly drainMs?: number;
 }
 
 /** Who leads, as last seen. */
@@ -119,9 +63,6 @@ export interface LeaderElectorEvents {
 /** Sit-outs after failing leaderships double from one resign window up to this many windows. */
 const MAX_SIT_OUT_WINDOWS = 4;
 
-const RESIGN_OPTIONS = ['drainMs'] as const;
-const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
-
 /**
  * Campaigns for one lease and runs a callback each time it wins. One `run` per elector.
  *
@@ -154,45 +95,17 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
 
   constructor(options: LeaderElectorOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-    rejectUnknownKeys('options', options, OPTIONS);
-    if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
-    checkLeaseName(options.name);
-    this.leaseMs = options.leaseMs ?? 10_000;
-    checkDurationMs('leaseMs', this.leaseMs, { exclusiveMin: true });
-    this.renewEveryMs = options.renewEveryMs ?? this.leaseMs / 3;
-    checkDurationMs('renewEveryMs', this.renewEveryMs, { exclusiveMin: true });
-    // What a holder trusts each acquisition or renewal for (Lease's deadline): a renewal must
-    // land within it, or every term expires before it is extended.
-    const { driftRatio, guardMs } = options.leases;
-    const trustMs = this.leaseMs * (1 - driftRatio) - guardMs;
-    if (trustMs <= 0) {
-      throw new InvalidArgumentError(
-        'leaseMs',
-        `must be longer than what the leader takes off it before trusting it (leaseMs · driftRatio + guardMs = ${this.leaseMs * driftRatio + guardMs} ms), got ${this.leaseMs}`,
-      );
-    }
-    if (this.renewEveryMs >= trustMs) {
-      const given = options.renewEveryMs === undefined ? ' (the default, leaseMs / 3)' : '';
-      throw new InvalidArgumentError(
-        'renewEveryMs',
-        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) − guardMs = ${trustMs} ms), got ${this.renewEveryMs}${given}`,
-      );
-    }
-    this.lockDelayMs = options.lockDelayMs ?? 0;
-    checkDurationMs('lockDelayMs', this.lockDelayMs);
-    this.followerWakeMs = options.followerWakeMs ?? this.leaseMs / 2;
-    checkDurationMs('followerWakeMs', this.followerWakeMs, { exclusiveMin: true });
-    this.standbys = options.standbys ?? 2;
-    if (!Number.isInteger(this.standbys) || this.standbys < 0 || this.standbys > MAX_STANDBY_SLOTS) {
-      throw new InvalidArgumentError('standbys', `must be a whole number from 0 to ${MAX_STANDBY_SLOTS}`);
-    }
-    this.idleWakeMs = options.idleWakeMs ?? this.leaseMs * 4;
-    checkDurationMs('idleWakeMs', this.idleWakeMs, { exclusiveMin: true });
-    this.leases = options.leases;
-    this.name = options.name;
-    this.data = options.data;
-    this.metrics = options.metrics ?? noMetrics;
+    const settings = electorSettings(options);
+    this.leases = settings.leases;
+    this.name = settings.name;
+    this.leaseMs = settings.leaseMs;
+    this.renewEveryMs = settings.renewEveryMs;
+    this.lockDelayMs = settings.lockDelayMs;
+    this.followerWakeMs = settings.followerWakeMs;
+    this.standbys = settings.standbys;
+    this.idleWakeMs = settings.idleWakeMs;
+    this.data = settings.data;
+    this.metrics = settings.metrics;
     this.seat = new StandbySeat(this.leases, this.name, this.standbys, this.leaseMs);
   }
 
@@ -238,7 +151,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    * `drainMs: 0`.
    */
   async resign(options: ResignOptions = {}): Promise<void> {
-    const drainMs = this.drainMsOf(options);
+    const drainMs = drainMsOf(options, this.leaseMs);
     await this.term?.stepDown(this.leases.clock, drainMs);
   }
 
@@ -249,7 +162,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    * still running when the drain runs out is no longer waited for.
    */
   async close(options: ResignOptions = {}): Promise<void> {
-    const drainMs = this.drainMsOf(options);
+    const drainMs = drainMsOf(options, this.leaseMs);
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
     try {
       await this.term?.stepDown(this.leases.clock, drainMs);
@@ -258,14 +171,6 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       await this.stopped;
       await this.seat.leave();
     }
-  }
-
-  private drainMsOf(options: ResignOptions): number {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-    rejectUnknownKeys('options', options, RESIGN_OPTIONS);
-    const drainMs = options.drainMs ?? this.leaseMs;
-    checkDurationMs('drainMs', drainMs);
-    return drainMs;
   }
 
   private async loop(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
