@@ -159,7 +159,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    * Stops campaigning, resigns (with the same drain as {@link resign}) if leading, and frees its
    * standby slot. Resolves once `run` has stopped: a lease won by an acquisition already in
    * flight is released at once, without `elected` and without calling `lead`, and a `lead`
-   * still running when the drain runs out is no longer waited for.
+   * still running when the drain runs out is no longer waited for. Inside `lead`, pass
+   * `drainMs: 0`: the drain would wait for the very callback that awaits it.
    */
   async close(options: ResignOptions = {}): Promise<void> {
     const drainMs = drainMsOf(options, this.leaseMs);
