@@ -31,12 +31,17 @@ const until = async (condition: () => boolean, timeoutMs = 10_000) => {
 describe('LeaderElector configuration', () => {
   const [backend] = backends();
   const leases = new LeaseClient({ tableName: 'leases', client: clientFor(backend!) });
+  const guarded = (guardMs: number) => new LeaseClient({ tableName: 'leases', client: clientFor(backend!), guardMs });
   const rules: [string, string, Record<string, unknown>][] = [
     ['a missing lease client', 'leases', { leases: undefined }],
     ['an empty name', 'name', { name: '' }],
     ['a non-positive lease', 'leaseMs', { leaseMs: 0 }],
     ['a renew interval not shorter than the lease', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 1_000 }],
     ['a renew interval the drift allowance eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 995 }],
+    ['a renew interval the guard eats', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 800, leases: guarded(200) }],
+    ['a default renew interval the guard eats', 'renewEveryMs', { leaseMs: 1_000, leases: guarded(700) }],
+    ['a lease drift and guard take whole', 'leaseMs', { leaseMs: 1_000, leases: guarded(990) }],
+    ['a lease shorter than the guard', 'leaseMs', { leaseMs: 500, renewEveryMs: 100, leases: guarded(600) }],
     ['a negative lock delay', 'lockDelayMs', { lockDelayMs: -1 }],
     ['a zero follower wake-up', 'followerWakeMs', { followerWakeMs: 0 }],
     ['more standbys than there are slots', 'standbys', { standbys: 9 }],
@@ -47,6 +52,19 @@ describe('LeaderElector configuration', () => {
   it.each(rules)('rejects %s (%s)', (_what, argument, override) => {
     const options = { leases, name: 'x', ...override } as ConstructorParameters<typeof LeaderElector>[0];
     expect(() => new LeaderElector(options)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', argument }));
+  });
+
+  it('says what the leader trusts its lease for when the guard leaves no room to renew', () => {
+    expect(() => new LeaderElector({ leases: guarded(700), name: 'x', leaseMs: 1_000 })).toThrow(
+      'renewEveryMs: must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) − guardMs = 290 ms), got 333.3333333333333 (the default, leaseMs / 3)',
+    );
+    expect(() => new LeaderElector({ leases: guarded(990), name: 'x', leaseMs: 1_000 })).toThrow(
+      'leaseMs: must be longer than what the leader takes off it before trusting it (leaseMs · driftRatio + guardMs = 1000 ms), got 1000',
+    );
+  });
+
+  it('accepts a guard that leaves room to renew', () => {
+    expect(new LeaderElector({ leases: guarded(200), name: 'x', leaseMs: 1_000, renewEveryMs: 700 })).toMatchObject({ renewEveryMs: 700 });
   });
 
   it('defaults to renewing every third of a 10 s lease and waking followers every half lease', () => {
@@ -217,6 +235,43 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     stop.abort();
     await watching;
     expect(changes.filter(Boolean)).toEqual([{ holderId: 'a', fencingToken: 1, isSelf: false }]);
+  });
+
+  it('keeps observing while the store cannot be reached, and sees the new leader once it can', async () => {
+    const name = fresh();
+    let down = false;
+    const client = clientFor(backend);
+    cutOff(client, () => down);
+    const observer = new LeaseClient({ tableName, client, holderId: 'observer' });
+    const stop = new AbortController();
+    const changes: (LeaderInfo | undefined)[] = [];
+    let failure: unknown;
+    const watching = (async () => {
+      for await (const leader of observeLeader(observer, name, { signal: stop.signal, intervalMs: 50 })) changes.push(leader);
+    })().catch((error: unknown) => {
+      failure = error;
+    });
+    const a = electorFor(name, 'a');
+    campaign(a);
+    await until(() => changes.some((c) => c?.holderId === 'a'));
+    down = true;
+    await a.close();
+    const b = electorFor(name, 'b');
+    campaign(b);
+    await until(() => b.isLeader);
+    // Long enough for many failed looks at intervalMs 50.
+    await delay(500);
+    down = false;
+    await until(() => failure !== undefined || changes.some((c) => c?.holderId === 'b'));
+    stop.abort();
+    await watching;
+    expect(failure).toBeUndefined();
+    expect(changes.filter(Boolean).map((c) => c!.holderId)).toEqual(['a', 'b']);
+  });
+
+  it('stops observing with the error when the table is missing', async () => {
+    const observer = new LeaseClient({ tableName: uniqueTableName('missing'), client: clientFor(backend) });
+    await expect(observeLeader(observer, 'x', { intervalMs: 50 }).next()).rejects.toMatchObject({ name: 'TableNotFoundError' });
   });
 
   it.skipIf(!backend.features.transactions)('lands fenced writes only while the lease holds (needs transactions)', async () => {

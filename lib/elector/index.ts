@@ -1,5 +1,6 @@
 export { LeaderElector } from './leader-elector.js';
-export type { LeaderElectorOptions, LeaderElectorEvents, Leadership, LeaderInfo } from './leader-elector.js';
+export type { LeaderElectorEvents, Leadership, LeaderInfo } from './leader-elector.js';
+export type { LeaderElectorOptions, ResignOptions } from './options.js';
 export { observeLeader } from './observe-leader.js';
 export type { ObserveLeaderOptions } from './observe-leader.js';
 export { noMetrics, powertoolsElectionMetrics } from './metrics.js';

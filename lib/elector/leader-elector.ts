@@ -9,58 +9,26 @@ import { sleep } from '../core/clock.js';
 import { backoffMs } from '../core/backoff.js';
 import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
-import { LeaseClient, type LeaseDescription } from '../core/lease-client.js';
-import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
-import { MAX_STANDBY_SLOTS } from '../core/schema.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { noMetrics, type ElectionMetrics } from './metrics.js';
+import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
+import type { ElectionMetrics } from './metrics.js';
+import { drainMsOf, electorSettings, type LeaderElectorOptions, type ResignOptions } from './options.js';
 import { StandbySeat } from './standby-seat.js';
-
-/** Options of {@link LeaderElector}. */
-export interface LeaderElectorOptions {
-  /** The lease client to campaign with (its holder id, clock and skew allowance). */
-  readonly leases: LeaseClient;
-  /** The lease name: everyone electing one leader uses the same. */
-  readonly name: string;
-  /** Lease duration. A crashed leader is replaced after about `leaseMs + skewMs`. @default 10000 */
-  readonly leaseMs?: number;
-  /**
-   * How often the leader renews. A third of the lease leaves room for two failed renewals (each
-   * retried) before the deadline, at 3 writes per lease period. @default leaseMs / 3
-   */
-  readonly renewEveryMs?: number;
-  /** After losing the lease involuntarily, wait this long before campaigning again. @default 0 */
-  readonly lockDelayMs?: number;
-  /**
-   * The longest a follower sleeps between looks (eventually consistent reads, half a read unit
-   * each): bounds how long a resign goes unnoticed. Followers also wake when the leader's lease
-   * can first expire. @default leaseMs / 2
-   */
-  readonly followerWakeMs?: number;
-  /**
-   * How many followers watch the lease closely (waking when it can first expire, and every
-   * `followerWakeMs`). The others register nowhere and look only every `idleWakeMs`, claiming a
-   * standby slot when one is free or lapsed: so 50 followers cost the table about what a few do.
-   * Standby choice affects only who takes over and how fast, never safety. 0 makes every
-   * follower watch closely. @default 2
-   */
-  readonly standbys?: number;
-  /**
-   * How often a follower that is not a standby looks (one eventually consistent read). Bounds
-   * failover only when the leader and every standby fail together. @default 4 × leaseMs
-   */
-  readonly idleWakeMs?: number;
-  /** Payload stored with the lease while this node leads (its address, version, ...). */
-  readonly data?: Record<string, unknown>;
-  /** Where to report metrics. @default none */
-  readonly metrics?: ElectionMetrics;
-}
+import { Term } from './term.js';
 
 /** What a leader gets each time it is elected. */
 export interface Leadership {
+  /**
+   * The lease this leadership stands on. Its own `signal` aborts only when the lease is lost or
+   * released, so writes fenced by it (`fencedWrite`) still land while a resign drains.
+   */
   readonly lease: Lease;
   readonly fencingToken: number;
-  /** Aborts the moment leadership may be lost: stop all work started under it. */
+  /**
+   * Aborts when this leadership ends: at once on `resign()` or `close()` (while the lease is
+   * still held and renewed for up to `drainMs`, so `lead` can finish what it started), or the
+   * moment the lease may be lost. Start no new work once it has aborted. Its reason is a
+   * `LeaseLostError` for this fencing token (`reason: 'released'` on resign and close).
+   */
   readonly signal: AbortSignal;
 }
 
@@ -76,7 +44,11 @@ export interface LeaderInfo {
 export interface LeaderElectorEvents {
   /** This node became leader. */
   elected: [Leadership];
-  /** This node stopped leading; fired from the lease's abort, before anyone else can lead. */
+  /**
+   * This node stopped leading; fired from the lease's abort, before anyone else can lead. After
+   * `resign()` or `close()` that is when the lease is released (after the drain), not when the
+   * leadership's signal aborts.
+   */
   deposed: [{ fencingToken: number; reason: LeaseLossReason }];
   /** The leader changed as this node sees it (`undefined`: nobody leads). */
   leader: [LeaderInfo | undefined];
@@ -88,7 +60,8 @@ export interface LeaderElectorEvents {
   error: [Error];
 }
 
-const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
+/** Sit-outs after failing leaderships double from one resign window up to this many windows. */
+const MAX_SIT_OUT_WINDOWS = 4;
 
 /**
  * Campaigns for one lease and runs a callback each time it wins. One `run` per elector.
@@ -108,90 +81,110 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private readonly data: Record<string, unknown> | undefined;
   private readonly metrics: ElectionMetrics;
   private readonly closing = new AbortController();
-  private current: Lease | undefined;
+  private readonly closed = new Promise<void>((resolve) => this.closing.signal.addEventListener('abort', () => resolve(), { once: true }));
+  private term: Term | undefined;
   private known: LeaderInfo | undefined;
   private leaderlessSince: number | undefined;
   private campaignAfter = 0;
+  /** Leaderships in a row whose `lead` threw while it still led. */
+  private failedTerms = 0;
   private running = false;
+  /** Settles when the current `run` has stopped campaigning and leading. */
+  private stopped: Promise<void> = Promise.resolve();
   private readonly seat: StandbySeat;
 
   constructor(options: LeaderElectorOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-    rejectUnknownKeys('options', options, OPTIONS);
-    if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
-    checkLeaseName(options.name);
-    this.leaseMs = options.leaseMs ?? 10_000;
-    checkDurationMs('leaseMs', this.leaseMs, { exclusiveMin: true });
-    this.renewEveryMs = options.renewEveryMs ?? this.leaseMs / 3;
-    checkDurationMs('renewEveryMs', this.renewEveryMs, { exclusiveMin: true });
-    if (this.renewEveryMs >= this.leaseMs * (1 - options.leases.driftRatio)) {
-      throw new InvalidArgumentError(
-        'renewEveryMs',
-        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) = ${this.leaseMs * (1 - options.leases.driftRatio)} ms), got ${this.renewEveryMs}`,
-      );
-    }
-    this.lockDelayMs = options.lockDelayMs ?? 0;
-    checkDurationMs('lockDelayMs', this.lockDelayMs);
-    this.followerWakeMs = options.followerWakeMs ?? this.leaseMs / 2;
-    checkDurationMs('followerWakeMs', this.followerWakeMs, { exclusiveMin: true });
-    this.standbys = options.standbys ?? 2;
-    if (!Number.isInteger(this.standbys) || this.standbys < 0 || this.standbys > MAX_STANDBY_SLOTS) {
-      throw new InvalidArgumentError('standbys', `must be a whole number from 0 to ${MAX_STANDBY_SLOTS}`);
-    }
-    this.idleWakeMs = options.idleWakeMs ?? this.leaseMs * 4;
-    checkDurationMs('idleWakeMs', this.idleWakeMs, { exclusiveMin: true });
-    this.leases = options.leases;
-    this.name = options.name;
-    this.data = options.data;
-    this.metrics = options.metrics ?? noMetrics;
+    const settings = electorSettings(options);
+    this.leases = settings.leases;
+    this.name = settings.name;
+    this.leaseMs = settings.leaseMs;
+    this.renewEveryMs = settings.renewEveryMs;
+    this.lockDelayMs = settings.lockDelayMs;
+    this.followerWakeMs = settings.followerWakeMs;
+    this.standbys = settings.standbys;
+    this.idleWakeMs = settings.idleWakeMs;
+    this.data = settings.data;
+    this.metrics = settings.metrics;
     this.seat = new StandbySeat(this.leases, this.name, this.standbys, this.leaseMs);
   }
 
-  /** Whether this node leads right now (by its own monotonic clock). No I/O. */
+  /**
+   * Whether this node holds the leader's lease right now (by its own monotonic clock). Stays
+   * true while a resign drains: the lease is held until `lead` settles or `drainMs` runs out.
+   * No I/O.
+   */
   get isLeader(): boolean {
-    return this.current?.isHeld === true;
+    return this.term?.lease.isHeld === true;
   }
 
   /** Who leads, as last seen by this node. No I/O. */
   leader(): LeaderInfo | undefined {
-    return this.isLeader ? this.selfInfo(this.current!) : this.known?.isSelf ? undefined : this.known;
+    return this.isLeader ? this.selfInfo(this.term!.lease) : this.known?.isSelf ? undefined : this.known;
   }
 
   /**
    * Campaigns until {@link close}, calling `lead` each time this node wins. Waits for `lead` to
-   * return before campaigning again, so two of its calls never overlap. If `lead` throws, the
-   * node resigns and reports the error.
+   * return before campaigning again, so two of its calls never overlap. If `lead` throws while
+   * it still leads, the node resigns, reports the error, and sits out the next election: one
+   * resign window (1.5 × `followerWakeMs`), doubling with each such failure in a row up to four
+   * windows, so a healthy follower takes over and a callback that fails at once is not re-elected
+   * in a tight loop.
    */
   async run(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
     if (this.running) throw new LeaseholdError(`LeaderElector for "${this.name}" is already running`);
     this.running = true;
+    const loop = this.loop(lead);
+    this.stopped = loop;
     try {
-      for (;;) {
-        const lease = await this.campaign();
-        if (!lease) return;
-        await this.lead(lease, lead);
-      }
+      await loop;
     } finally {
       this.running = false;
     }
   }
 
   /**
-   * Gives up leadership now with one write, then stays out of the next election for one
-   * follower wake-up so another node takes over.
+   * Gives up leadership: aborts the leadership's signal at once, lets `lead` finish for up to
+   * `drainMs` (see {@link ResignOptions}), then releases the lease with one write and stays out
+   * of the next election for one follower wake-up so another node takes over. Resolves once the
+   * lease is released. Inside `lead`, which it waits for, call it without awaiting, or pass
+   * `drainMs: 0`.
    */
-  async resign(): Promise<void> {
-    const lease = this.current;
-    if (!lease) return;
-    this.campaignAfter = this.leases.clock.monotonicNow() + this.followerWakeMs * 1.5;
-    await lease.release();
+  async resign(options: ResignOptions = {}): Promise<void> {
+    const drainMs = drainMsOf(options, this.leaseMs);
+    await this.term?.stepDown(this.leases.clock, drainMs);
   }
 
-  /** Stops campaigning, resigns if leading, and frees its standby slot. */
-  async close(): Promise<void> {
+  /**
+   * Stops campaigning, resigns (with the same drain as {@link resign}) if leading, and frees its
+   * standby slot. Resolves once `run` has stopped: a lease won by an acquisition already in
+   * flight is released at once, without `elected` and without calling `lead`, and a `lead`
+   * still running when the drain runs out is no longer waited for. Inside `lead`, pass
+   * `drainMs: 0`: the drain would wait for the very callback that awaits it.
+   */
+  async close(options: ResignOptions = {}): Promise<void> {
+    const drainMs = drainMsOf(options, this.leaseMs);
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
-    await Promise.all([this.current?.release(), this.seat.leave()]);
+    try {
+      await this.term?.stepDown(this.leases.clock, drainMs);
+    } finally {
+      // A campaign in flight may still win a lease or claim a slot: wait for it, then give the slot back.
+      await this.stopped;
+      await this.seat.leave();
+    }
+  }
+
+  private async loop(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
+    for (;;) {
+      const lease = await this.campaign();
+      if (!lease) return;
+      // close() may have begun while the acquisition was in flight: a closing elector never leads.
+      if (this.closing.signal.aborted) {
+        await lease.release().catch((error: unknown) => this.report(error));
+        return;
+      }
+      await this.lead(lease, lead);
+    }
   }
 
   private async campaign(): Promise<Lease | undefined> {
@@ -235,14 +228,18 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {
-    this.current = lease;
-    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: lease.signal };
+    const term = new Term(lease);
+    this.term = term;
+    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: term.signal };
     const ended = new Promise<void>((resolve) => {
       lease.signal.addEventListener(
         'abort',
         () => {
           const reason = lease.signal.reason instanceof LeaseLostError ? lease.signal.reason.reason : 'expired';
-          if (reason !== 'released') this.campaignAfter = this.leases.clock.monotonicNow() + this.lockDelayMs;
+          if (reason !== 'released') this.standAside(this.lockDelayMs);
+          // Counted from the lease's end, not from resign(): a long drain must not use up the
+          // time the followers need to notice the release.
+          if (term.resigned) this.standAside(this.resignWindowMs);
           this.metrics.count('LeadershipLost');
           this.emit('deposed', { fencingToken: lease.fencingToken, reason });
           resolve();
@@ -253,18 +250,48 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.metrics.count('LeadershipAcquired');
     this.saw(undefined, this.selfInfo(lease));
     this.emit('elected', leadership);
+    const electedAt = this.leases.clock.monotonicNow();
     const renewing = this.renewWhileHeld(lease);
-    const working = Promise.resolve()
-      .then(() => lead(leadership))
-      .catch(async (error: unknown) => {
-        // A callback that stops because its own lease was lost is doing the right thing.
-        const lostThisLease = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
-        if (!lostThisLease) this.report(error);
+    const working = term.start(async () => {
+      try {
+        await lead(leadership);
+        this.failedTerms = 0;
+      } catch (error) {
+        // A callback that stops because its leadership ended (rethrowing the signal's reason, or
+        // its lease's loss) is doing the right thing.
+        const endedThisTerm = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
+        if (!endedThisTerm) this.report(error);
+        if (term.signal.aborted) this.failedTerms = 0;
+        else this.sitOutAfterFailure(this.leases.clock.monotonicNow() - electedAt);
         await lease.release().catch(() => {});
-      });
+      }
+    });
     await ended;
-    await Promise.all([renewing, working]);
-    this.current = undefined;
+    // After close() a `lead` still running is not waited for: the drain has cut it off, and it
+    // may be the one awaiting close().
+    await Promise.all([renewing, Promise.race([working, this.closed])]);
+    this.term = undefined;
+  }
+
+  /** How long a node that gave the lease up stays out, so a follower waking every followerWakeMs gets it. */
+  private get resignWindowMs(): number {
+    return this.followerWakeMs * 1.5;
+  }
+
+  /**
+   * After a `lead` that threw while it still led (one that fails at once would otherwise be
+   * re-elected in a tight loop): one resign window, doubling with each such leadership in a
+   * row, up to MAX_SIT_OUT_WINDOWS. One that lasted longer than that was no tight loop.
+   */
+  private sitOutAfterFailure(lastedMs: number): void {
+    const longestMs = this.resignWindowMs * MAX_SIT_OUT_WINDOWS;
+    this.failedTerms = lastedMs >= longestMs ? 1 : this.failedTerms + 1;
+    this.standAside(Math.min(this.resignWindowMs * 2 ** (this.failedTerms - 1), longestMs));
+  }
+
+  /** Keeps this node out of elections for at least `ms` from now. */
+  private standAside(ms: number): void {
+    this.campaignAfter = Math.max(this.campaignAfter, this.leases.clock.monotonicNow() + ms);
   }
 
   private async renewWhileHeld(lease: Lease): Promise<void> {

@@ -3,8 +3,10 @@
  *
  * @module
  */
-import { sleep } from '../core/clock.js';
+import { sleep, type Clock } from '../core/clock.js';
+import { backoffMs } from '../core/backoff.js';
 import type { LeaseClient } from '../core/lease-client.js';
+import { isRetryable } from '../core/store-errors.js';
 import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
 import type { LeaderInfo } from './leader-elector.js';
 
@@ -19,7 +21,9 @@ export interface ObserveLeaderOptions {
 /**
  * Yields the leader each time it changes (`undefined` while nobody leads), starting with the
  * current one. Read-only: half a read unit per look, one look per `intervalMs` at most, and one
- * when the current lease can first expire.
+ * when the current lease can first expire. Throttling and lost connections do not end it: it
+ * looks again with backoff (never waiting longer than `intervalMs`) and yields nothing new
+ * until a look succeeds. Errors a retry cannot cure (a missing table, denied access) are thrown.
  */
 export async function* observeLeader(
   leases: LeaseClient,
@@ -31,8 +35,17 @@ export async function* observeLeader(
   const intervalMs = options.intervalMs ?? 1_000;
   checkDurationMs('intervalMs', intervalMs, { exclusiveMin: true });
   let last: string | undefined;
-  while (!options.signal?.aborted) {
-    const { lease, takeableInMs } = await leases.peek(name);
+  for (let failures = 0; !options.signal?.aborted; ) {
+    let look: Awaited<ReturnType<LeaseClient['peek']>>;
+    try {
+      look = await leases.peek(name);
+      failures = 0;
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      if (!(await rest(leases.clock, Math.min(backoffMs(failures++, leases.clock), intervalMs), options.signal))) return;
+      continue;
+    }
+    const { lease, takeableInMs } = look;
     const leader =
       lease?.state === 'held'
         ? { holderId: lease.holderId, fencingToken: lease.fencingToken, isSelf: lease.holderId === leases.holderId }
@@ -43,10 +56,16 @@ export async function* observeLeader(
       yield leader;
     }
     const wait = leader ? Math.min(Math.max(takeableInMs, 1), intervalMs) : intervalMs;
-    try {
-      await sleep(leases.clock, wait, options.signal);
-    } catch {
-      return;
-    }
+    if (!(await rest(leases.clock, wait, options.signal))) return;
+  }
+}
+
+/** Sleeps `ms`; false if `signal` aborted first. */
+async function rest(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(clock, ms, signal);
+    return true;
+  } catch {
+    return false;
   }
 }

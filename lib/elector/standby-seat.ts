@@ -23,23 +23,38 @@ export class StandbySeat {
 
   /**
    * Whether this follower watches the lease closely: it holds a slot (claiming a free or lapsed
-   * one if it can, refreshing its own when half is used), or standbys are off.
+   * one if it can, refreshing its own when half is used), or standbys are off. `current` may be
+   * an eventually consistent read, stale in either direction; whatever it shows, the follower
+   * never keeps two slots.
    */
   async watchesClosely(current: LeaseDescription | undefined): Promise<boolean> {
     if (this.slots === 0 || !current) return true;
     const now = this.leases.clock.wallNow();
     const live = current.standbys.filter((s) => s.slot < this.slots && s.until > now);
     const standbyMs = this.leaseMs * STANDBY_LEASES;
-    const mine = live.find((s) => s.holderId === this.leases.holderId);
-    if (mine) {
-      this.slot = mine.slot;
-      if (mine.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, mine.slot, standbyMs);
+    const mine = live.filter((s) => s.holderId === this.leases.holderId);
+    // 1. The read shows this follower's slot: keep the one it believes it holds (or the first),
+    //    and give back any other, left by a claim whose answer was lost.
+    const kept = mine.find((s) => s.slot === this.slot) ?? mine[0];
+    if (kept) {
+      await this.hold(kept.slot);
+      for (const extra of mine) if (extra !== kept) await this.give(extra.slot);
+      if (kept.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, kept.slot, standbyMs);
       return true;
     }
-    const free = Array.from({ length: this.slots }, (_, slot) => slot).filter((slot) => !live.some((s) => s.slot === slot));
-    this.slot = undefined;
-    // Start at a random free slot so racing followers spread out, and try the others when one is
-    // lost to a racer: a slot left empty would wait for an idle follower's next look.
+    // 2. The read does not show the slot this follower believes it holds: it may predate the
+    //    claim. Refresh that slot (free, lapsed or its own) before looking for another.
+    const believed = this.slot;
+    if (believed !== undefined) {
+      if (await this.leases.claimStandby(this.name, believed, standbyMs)) return true;
+      this.slot = undefined;
+    }
+    // 3. Claim a free slot. Start at a random one so racing followers spread out, and try the
+    //    others when one is lost to a racer: a slot left empty would wait for an idle
+    //    follower's next look.
+    const free = Array.from({ length: this.slots }, (_, slot) => slot).filter(
+      (slot) => slot !== believed && !live.some((s) => s.slot === slot),
+    );
     const start = Math.floor(this.leases.clock.random() * free.length);
     for (let i = 0; i < free.length; i++) {
       const slot = free[(start + i) % free.length]!;
@@ -55,6 +70,18 @@ export class StandbySeat {
   async leave(): Promise<void> {
     const slot = this.slot;
     this.slot = undefined;
-    if (slot !== undefined) await this.leases.releaseStandby(this.name, slot).catch(() => {});
+    if (slot !== undefined) await this.give(slot);
+  }
+
+  /** Makes `slot` the one this follower holds, giving back the one it held before. */
+  private async hold(slot: number): Promise<void> {
+    const before = this.slot;
+    this.slot = slot;
+    if (before !== undefined && before !== slot) await this.give(before);
+  }
+
+  /** Conditional on this holder, so it never empties a slot another follower has since claimed. */
+  private async give(slot: number): Promise<void> {
+    await this.leases.releaseStandby(this.name, slot).catch(() => {});
   }
 }
