@@ -78,8 +78,9 @@ setInterval(() => {
 }, 200).unref();
 
 process.on('message', (message: ControllerMessage) => {
-  if (message.type === 'resign') void elector.resign();
-  if (message.type === 'stop') void elector.close().then(() => process.exit(0));
+  // A release that finally fails leaves the lease to lapse: the worker must live on regardless.
+  if (message.type === 'resign') elector.resign().catch(() => {});
+  if (message.type === 'stop') void elector.close().catch(() => {}).then(() => process.exit(0));
   if (message.type === 'network') network = message.settings;
   if (message.type === 'clock') wallOffsetMs = message.wallOffsetMs;
 });

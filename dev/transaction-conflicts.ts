@@ -39,6 +39,7 @@ export interface TransactionConflictCounts {
 
 /** The emulation shared by a set of clients: attach every client whose requests can meet. */
 export interface TransactionConflicts {
+  /** Applies the rules to this client's requests too (once, however often it is attached). */
   attach(client: DynamoDBClient): void;
   readonly counts: TransactionConflictCounts;
 }
@@ -68,7 +69,10 @@ export function emulateTransactionConflicts(options: TransactionConflictOptions 
       else map.set(key, left);
     });
 
+  const attached = new WeakSet<DynamoDBClient>();
   const attach = (client: DynamoDBClient) => {
+    if (attached.has(client)) return;
+    attached.add(client);
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const operation = String(context.commandName ?? '').replace(/Command$/, '');

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaderElector, LeaseClient, type Leadership } from '../lib/index.js';
+import { emulateTransactionConflicts } from './support/faults.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
 const until = async (condition: () => boolean, timeoutMs = 10_000) => {
@@ -65,7 +66,10 @@ describe.each(backends())('LeaderElector lifecycle on $name', (backend) => {
   const running: LeaderElector[] = [];
   let n = 0;
   const fresh = () => `lifecycle-${++n}`;
+  // Real DynamoDB's transaction-conflict rules hold between every elector's requests here.
+  const conflicts = emulateTransactionConflicts();
   const electorFor = (name: string, holderId: string, options: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {}, client = clientFor(backend)) => {
+    conflicts.attach(client);
     const elector = new LeaderElector({
       leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
       name,

@@ -18,7 +18,7 @@ import {
 } from '../lib/index.js';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
-import { cutOff } from './support/faults.js';
+import { cutOff, emulateTransactionConflicts } from './support/faults.js';
 
 const until = async (condition: () => boolean, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -79,7 +79,10 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
   const running: LeaderElector[] = [];
   let n = 0;
   const fresh = () => `election-${++n}`;
+  // Real DynamoDB's transaction-conflict rules hold between every elector's requests here.
+  const conflicts = emulateTransactionConflicts();
   const electorFor = (name: string, holderId: string, options: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {}, client = clientFor(backend)) => {
+    conflicts.attach(client);
     const elector = new LeaderElector({
       leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
       name,
