@@ -7,6 +7,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LedgerEntry } from '../proof/check.js';
+import { translateError } from '../lib/core/store-errors.js';
 
 /** Where the ledger lives: an item in the lease table, outside the lease names. */
 export interface LedgerLocation {
@@ -30,7 +31,8 @@ export function ledgerAppend(location: LedgerLocation, token: number, id: string
 /**
  * Appends one entry guarded only by the ledger's own memory of the highest token it took: how a
  * write that was already in flight when its sender lost the lease is judged, and how every write
- * is fenced on a backend without transactions. Returns whether the ledger took it.
+ * is fenced on a backend without transactions. Returns whether the ledger took it; throws a
+ * `LeaseStoreError` that says whether an unanswered write may have landed.
  */
 export async function appendIfNotStale(client: DynamoDBClient, location: LedgerLocation, token: number, id: string): Promise<boolean> {
   try {
@@ -46,7 +48,8 @@ export async function appendIfNotStale(client: DynamoDBClient, location: LedgerL
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
+    // As the library judges its own writes: one the SDK resent may have landed, whatever its last error.
+    throw translateError(error, location.tableName, location.ledgerName);
   }
 }
 

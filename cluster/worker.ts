@@ -65,7 +65,7 @@ async function write(lease: Lease, fenced: boolean): Promise<void> {
   } catch (error) {
     if (error instanceof FencedWriteRejectedError) outcome = 'refused';
     else if (error instanceof LeaseLostError) return;
-    else if (error instanceof LeaseStoreError ? error.outcomeUnknown : (error as Error).name === 'TimeoutError') outcome = 'unknown';
+    else if (error instanceof LeaseStoreError && error.outcomeUnknown) outcome = 'unknown';
     else return;
   }
   report({ t: historyNow(), sentAt, worker: config.worker, kind: 'write', id, token, outcome });

@@ -48,6 +48,12 @@ type Body = Record<string, unknown> & { TableName?: string; Key?: object; Item?:
 const SINGLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
 const metadata = { httpStatusCode: 400, attempts: 1, totalRetryDelay: 0 };
 
+/** The serialized request body: the SDK builds it as bytes or as text. */
+function bodyText(body: unknown): string {
+  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+  return typeof body === 'string' ? body : '{}';
+}
+
 export function emulateTransactionConflicts(options: TransactionConflictOptions = {}): TransactionConflicts {
   const keyAttributes = options.keyAttributes ?? ['name'];
   const foreignRate = options.foreignRate ?? (() => 0);
@@ -78,7 +84,7 @@ export function emulateTransactionConflicts(options: TransactionConflictOptions 
         const operation = String(context.commandName ?? '').replace(/Command$/, '');
         const isTransaction = operation === 'TransactWriteItems';
         if (!isTransaction && !SINGLE_WRITES.has(operation)) return next(args);
-        const body = JSON.parse(String((args.request as { body?: unknown }).body ?? '{}')) as Body & {
+        const body = JSON.parse(bodyText((args.request as { body?: unknown }).body)) as Body & {
           TransactItems?: Record<string, Body>[];
         };
         const actions = isTransaction ? (body.TransactItems ?? []).map((item) => Object.values(item)[0]!) : [body];

@@ -90,6 +90,14 @@ describe('chaos building blocks', () => {
     ]);
   });
 
+  it('reports a ledger append the SDK resent as outcome-unknown, since it may have landed (it did)', async () => {
+    const ledger = { tableName, ledgerName: 'ledger-resent' };
+    const { client } = faulty({ hiddenRetryRate: 1 });
+    await expect(appendIfNotStale(client, ledger, 1, 'w1#1')).rejects.toMatchObject({ name: 'LeaseStoreError', outcomeUnknown: true });
+    expect(await readLedger(admin, ledger)).toEqual([{ token: 1, id: 'w1#1' }]);
+    client.destroy();
+  });
+
   it('replays the same choices from the same seed, and skews clocks only within the allowance', () => {
     const draw = (seed: number) => Array.from({ length: 5 }, seededRandom(seed));
     expect(draw(42)).toEqual(draw(42));

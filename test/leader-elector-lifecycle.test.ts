@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaderElector, LeaseClient, type Leadership } from '../lib/index.js';
-import { emulateTransactionConflicts } from './support/faults.js';
+import { electorsOn } from './support/electors.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
 const until = async (condition: () => boolean, timeoutMs = 10_000) => {
@@ -63,27 +63,13 @@ describe.each(backends())('LeaderElector lifecycle on $name', (backend) => {
   const tableName = uniqueTableName('lifecycle');
   const admin = clientFor(backend);
   const reader = new LeaseClient({ tableName, client: admin, holderId: 'reader' });
-  const running: LeaderElector[] = [];
   let n = 0;
   const fresh = () => `lifecycle-${++n}`;
-  // Real DynamoDB's transaction-conflict rules hold between every elector's requests here.
-  const conflicts = emulateTransactionConflicts();
-  const electorFor = (name: string, holderId: string, options: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {}, client = clientFor(backend)) => {
-    conflicts.attach(client);
-    const elector = new LeaderElector({
-      leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
-      name,
-      leaseMs: 600,
-      followerWakeMs: 150,
-      ...options,
-    });
-    running.push(elector);
-    return elector;
-  };
+  const { electorFor, closeAll } = electorsOn(backend, tableName);
 
   beforeAll(() => createLeaseTable(admin, tableName));
   afterAll(async () => {
-    await Promise.all(running.map((e) => e.close()));
+    await closeAll();
     admin.destroy();
   });
 

@@ -18,7 +18,8 @@ import {
 } from '../lib/index.js';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
-import { cutOff, emulateTransactionConflicts } from './support/faults.js';
+import { cutOff } from './support/faults.js';
+import { electorsOn } from './support/electors.js';
 
 const until = async (condition: () => boolean, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -76,23 +77,9 @@ describe('LeaderElector configuration', () => {
 describe.each(backends())('LeaderElector on $name', (backend) => {
   const tableName = uniqueTableName('elector');
   const admin = clientFor(backend);
-  const running: LeaderElector[] = [];
   let n = 0;
   const fresh = () => `election-${++n}`;
-  // Real DynamoDB's transaction-conflict rules hold between every elector's requests here.
-  const conflicts = emulateTransactionConflicts();
-  const electorFor = (name: string, holderId: string, options: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {}, client = clientFor(backend)) => {
-    conflicts.attach(client);
-    const elector = new LeaderElector({
-      leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
-      name,
-      leaseMs: 600,
-      followerWakeMs: 150,
-      ...options,
-    });
-    running.push(elector);
-    return elector;
-  };
+  const { electorFor, closeAll } = electorsOn(backend, tableName);
   /** Runs an elector whose leadership lasts until it is lost; records what it saw. */
   const campaign = (elector: LeaderElector) => {
     const seen = { elected: [] as number[], deposed: [] as { at: number; reason: string }[], leaderships: [] as Leadership[] };
@@ -107,7 +94,7 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
 
   beforeAll(() => createLeaseTable(admin, tableName));
   afterAll(async () => {
-    await Promise.all(running.map((e) => e.close()));
+    await closeAll();
     admin.destroy();
   });
 
