@@ -10,7 +10,7 @@ export { Lease } from './core/lease.js';
 export type { StandbySlot } from './core/lease-record.js';
 export type { RenewOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
-export type { FencedItems, FencingCondition } from './core/fencing.js';
+export type { FencedItems, FencedWriteOptions, FencingCondition } from './core/fencing.js';
 export * from './elector/index.js';
 export * from './serverless/index.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';

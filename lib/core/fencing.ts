@@ -6,6 +6,7 @@
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvalidArgumentError } from './errors.js';
+import { rejectUnknownKeys } from './validate.js';
 import type { Lease } from './lease.js';
 
 /** Write items in `@aws-sdk/lib-dynamodb` form (native JS values), as `TransactWriteCommand` takes them. */
@@ -15,13 +16,27 @@ export type FencedItems = NonNullable<TransactWriteCommandInput['TransactItems']
  * Sends `items` in one `TransactWriteItems` together with a `ConditionCheck` on the lease item
  * (holder, fencing token, state held), so they land only while `lease` is still held. Throws
  * {@link FencedWriteRejectedError} when it is not (and nothing is written), or
- * {@link LeaseLostError} without sending anything once the lease's own deadline has passed.
+ * {@link LeaseLostError} without sending anything once the lease's own deadline has passed. A
+ * send that goes unanswered past `requestTimeoutMs`, or that `options.signal` (the lease's own
+ * signal by default) aborts, throws a {@link LeaseStoreError} with `outcomeUnknown`.
  * Needs transactions: DynamoDB has them; dynalite does not.
  */
-export async function fencedWrite(lease: Lease, items: FencedItems): Promise<void> {
+export async function fencedWrite(lease: Lease, items: FencedItems, options: FencedWriteOptions = {}): Promise<void> {
   if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items', 'must be a non-empty array');
   if (items.length > 99) throw new InvalidArgumentError('items', 'at most 99 fit beside the lease check (DynamoDB allows 100)');
-  await lease.writeFenced(items);
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+  rejectUnknownKeys('options', options, ['signal']);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidArgumentError('options.signal', 'must be an AbortSignal');
+  await lease.writeFenced(items, options.signal ?? lease.signal);
+}
+
+/** Options of {@link fencedWrite}. */
+export interface FencedWriteOptions {
+  /**
+   * Aborts the write (its outcome is then unknown: make the items idempotent). Each send is also
+   * bounded by the lease client's `requestTimeoutMs`. @default the lease's own signal
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A condition for a resource that keeps the highest fencing token it has accepted. */

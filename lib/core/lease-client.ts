@@ -12,6 +12,7 @@ import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import type { LeaseRecord, StandbySlot } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
+import { MIN_REQUEST_MS, withDeadline } from './deadline.js';
 import { isRetryable } from './store-errors.js';
 import { MAX_STANDBY_SLOTS } from './schema.js';
 import {
@@ -48,6 +49,14 @@ export interface LeaseClientOptions {
   readonly driftRatio?: number;
   /** Extra ms the holder stops trusting its lease before the drift-adjusted deadline. @default 0 */
   readonly guardMs?: number;
+  /**
+   * The longest any one request may go unanswered, in ms, before it is aborted (its connection
+   * closed, not reused) and handled as a write whose outcome is unknown. Requests that serve a
+   * lease get less where the lease is short: an acquisition at most half of `leaseMs`, a
+   * renewal no longer than the holder's deadline; never less than 250 ms. The SDK client's own
+   * timeouts (`requestHandler: { requestTimeout }`) apply as well. @default 2000
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Options of {@link LeaseClient.tryAcquire}. */
@@ -112,7 +121,7 @@ interface Observation {
 /** How many times one acquisition is sent when its outcome stays unknown. */
 const ACQUIRE_ATTEMPTS = 4;
 
-const CLIENT_OPTIONS = ['tableName', 'client', 'holderId', 'clock', 'skewMs', 'driftRatio', 'guardMs'] as const;
+const CLIENT_OPTIONS = ['tableName', 'client', 'holderId', 'clock', 'skewMs', 'driftRatio', 'guardMs', 'requestTimeoutMs'] as const;
 const ACQUIRE_OPTIONS = ['leaseMs', 'data'] as const;
 const WAIT_OPTIONS = [...ACQUIRE_OPTIONS, 'waitMs', 'pollMs', 'signal'] as const;
 
@@ -129,6 +138,8 @@ export class LeaseClient {
   readonly driftRatio: number;
   /** How many ms before the drift-adjusted deadline its holders stop trusting a lease. */
   readonly guardMs: number;
+  /** The longest one request may go unanswered before it is aborted. */
+  readonly requestTimeoutMs: number;
   /** The clock this client and its leases run on. */
   readonly clock: Clock;
   private readonly store: LeaseStore;
@@ -151,10 +162,12 @@ export class LeaseClient {
     const guardMs = options.guardMs ?? 0;
     checkDurationMs('guardMs', guardMs);
     this.guardMs = guardMs;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
+    checkDurationMs('requestTimeoutMs', this.requestTimeoutMs, { min: MIN_REQUEST_MS });
     this.clock = options.clock ?? systemClock;
     this.tableName = options.tableName;
     this.store = new LeaseStore(options.client, options.tableName);
-    this.runtime = { store: this.store, clock: this.clock, driftRatio: this.driftRatio, guardMs };
+    this.runtime = { store: this.store, clock: this.clock, driftRatio: this.driftRatio, guardMs, requestTimeoutMs: this.requestTimeoutMs };
   }
 
   /**
@@ -202,7 +215,7 @@ export class LeaseClient {
   /** Reads a lease with a strongly consistent read. `undefined` if it was never acquired. */
   async describe(name: string): Promise<LeaseDescription | undefined> {
     checkLeaseName(name);
-    const record = await this.store.read(name);
+    const record = await this.send(undefined, (signal) => this.store.read(name, signal));
     return record && this.described(record);
   }
 
@@ -211,15 +224,18 @@ export class LeaseClient {
    * this client could first take it: 0 when free, released, or expired by either path. For
    * followers deciding when to try; the conditional write that follows re-checks everything, so
    * a stale answer costs at most a refused write. `consistent: true` reads the latest (a full
-   * read unit), e.g. right after losing a race.
+   * read unit), e.g. right after losing a race. `timeoutMs` bounds the read below
+   * `requestTimeoutMs`.
    */
   async peek(
     name: string,
-    options: { consistent?: boolean } = {},
+    options: { consistent?: boolean; timeoutMs?: number } = {},
   ): Promise<{ lease: LeaseDescription | undefined; takeableInMs: number }> {
     checkLeaseName(name);
-    rejectUnknownKeys('options', options, ['consistent']);
-    const record = await this.store.read(name, undefined, options.consistent === true);
+    rejectUnknownKeys('options', options, ['consistent', 'timeoutMs']);
+    if (options.timeoutMs !== undefined) checkDurationMs('options.timeoutMs', options.timeoutMs, { min: MIN_REQUEST_MS });
+    const timeoutMs = Math.min(options.timeoutMs ?? this.requestTimeoutMs, this.requestTimeoutMs);
+    const record = await withDeadline(this.clock, timeoutMs, undefined, (signal) => this.store.read(name, signal, options.consistent === true));
     const { retryInMs } = this.refused(name, record);
     return { lease: record && this.described(record), takeableInMs: retryInMs };
   }
@@ -234,14 +250,14 @@ export class LeaseClient {
     checkSlot(slot);
     checkDurationMs('untilMs', untilMs, { exclusiveMin: true, max: Number.MAX_SAFE_INTEGER });
     const wallNow = this.clock.wallNow();
-    return this.store.claimStandby({ name, slot, holderId: this.holderId, until: wallNow + untilMs, wallNow });
+    return this.send(undefined, (signal) => this.store.claimStandby({ name, slot, holderId: this.holderId, until: wallNow + untilMs, wallNow }, signal));
   }
 
   /** Gives up standby slot `slot` if this client has it. */
   async releaseStandby(name: string, slot: number): Promise<void> {
     checkLeaseName(name);
     checkSlot(slot);
-    await this.store.releaseStandby({ name, slot, holderId: this.holderId });
+    await this.send(undefined, (signal) => this.store.releaseStandby({ name, slot, holderId: this.holderId }, signal));
   }
 
   /** Every lease in the table, by a paginated Scan: for operators and tools, not hot paths. */
@@ -261,7 +277,7 @@ export class LeaseClient {
       throw new InvalidArgumentError('fencingToken', 'must be a positive integer');
     }
     const nonce = randomUUID();
-    const outcome = await this.store.release({ name, fencingToken, nonce, wallNow: this.clock.wallNow() });
+    const outcome = await this.send(undefined, (signal) => this.store.release({ name, fencingToken, nonce, wallNow: this.clock.wallNow() }, signal));
     // A refusal carrying our nonce is our own earlier send of this same write, answered late.
     return outcome.landed || outcome.current?.revision === nonce;
   }
@@ -299,7 +315,7 @@ export class LeaseClient {
       const unchangedLongEnough =
         observed !== undefined && sentAt - observed.seenAt > observed.leaseMs * (1 + this.driftRatio);
       try {
-        const outcome = await this.store.acquire({
+        const outcome = await this.send(options.leaseMs, (signal) => this.store.acquire({
           name,
           holderId: this.holderId,
           nonce,
@@ -309,7 +325,7 @@ export class LeaseClient {
           staleBefore: wallNow - this.skewMs,
           unchangedRevision: unchangedLongEnough ? observed.revision : undefined,
           data: options.data,
-        });
+        }, signal));
         if (outcome.landed) return this.won(outcome.record, first);
         const current = outcome.current;
         if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
@@ -323,7 +339,7 @@ export class LeaseClient {
       }
     }
     // No send got an answer: the table is the only witness of whether one landed.
-    const current = mayHaveLanded ? await this.store.read(name).catch(() => undefined) : undefined;
+    const current = mayHaveLanded ? await this.send(options.leaseMs, (signal) => this.store.read(name, signal)).catch(() => undefined) : undefined;
     if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
       return this.won(current, first ?? { at: this.clock.monotonicNow(), wallAt: this.clock.wallNow() });
     }
@@ -334,6 +350,12 @@ export class LeaseClient {
       mayHaveLanded,
       { cause: lastError, retryable: true },
     );
+  }
+
+  /** One request under its deadline: `requestTimeoutMs`, or at most half the lease it serves. */
+  private send<T>(leaseMs: number | undefined, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = leaseMs === undefined ? this.requestTimeoutMs : Math.max(MIN_REQUEST_MS, Math.min(this.requestTimeoutMs, leaseMs / 2));
+    return withDeadline(this.clock, ms, undefined, request);
   }
 
   private won(record: LeaseRecord, sent: SendTime): Lease {

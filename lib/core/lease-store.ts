@@ -238,6 +238,7 @@ export class LeaseStore {
   async writeFenced(
     holder: { name: string; holderId: string; fencingToken: number },
     items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    abortSignal?: AbortSignal,
   ): Promise<void> {
     try {
       await this.documents.send(
@@ -255,6 +256,7 @@ export class LeaseStore {
             ...items,
           ],
         }),
+        { abortSignal },
       );
     } catch (error) {
       const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
@@ -323,8 +325,11 @@ export class LeaseStore {
    * its own, and only on an existing lease item (a standby for a lease nobody ever took would
    * create an item no acquisition condition could pass). Leaves revision and state alone.
    */
-  claimStandby(request: { name: string; slot: number; holderId: string; until: number; wallNow: number }): Promise<boolean> {
-    return this.standbyWrite(request.name, {
+  claimStandby(
+    request: { name: string; slot: number; holderId: string; until: number; wallNow: number },
+    abortSignal?: AbortSignal,
+  ): Promise<boolean> {
+    return this.standbyWrite(request.name, abortSignal, {
       UpdateExpression: 'SET #slot = :claim',
       ConditionExpression:
         'attribute_exists(#fencingToken) AND (attribute_not_exists(#slot) OR #slot.#until < :wallNow OR #slot.#holderId = :holderId)',
@@ -343,8 +348,8 @@ export class LeaseStore {
   }
 
   /** Empties standby slot `slot` if `holderId` has it. */
-  releaseStandby(request: { name: string; slot: number; holderId: string }): Promise<boolean> {
-    return this.standbyWrite(request.name, {
+  releaseStandby(request: { name: string; slot: number; holderId: string }, abortSignal?: AbortSignal): Promise<boolean> {
+    return this.standbyWrite(request.name, abortSignal, {
       UpdateExpression: 'REMOVE #slot',
       ConditionExpression: '#slot.#holderId = :holderId',
       ExpressionAttributeNames: { '#slot': standbySlotAttribute(request.slot), '#holderId': 'holderId' },
@@ -354,10 +359,11 @@ export class LeaseStore {
 
   private async standbyWrite(
     name: string,
+    abortSignal: AbortSignal | undefined,
     input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
   ): Promise<boolean> {
     try {
-      await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: name }, ...input }));
+      await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: name }, ...input }), { abortSignal });
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

@@ -28,6 +28,7 @@ import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderS
 import type { LeaseRecord, WriteOutcome } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
+import { withDeadline } from './deadline.js';
 import { checkData, checkDurationMs, rejectUnknownKeys } from './validate.js';
 
 /** What a {@link Lease} needs from the client that made it. @internal */
@@ -36,6 +37,8 @@ export interface LeaseRuntime {
   readonly clock: Clock;
   readonly driftRatio: number;
   readonly guardMs: number;
+  /** The longest one request may go unanswered before it is aborted. */
+  readonly requestTimeoutMs: number;
 }
 
 /** Options of {@link Lease.renew}. */
@@ -184,14 +187,15 @@ export class Lease implements AsyncDisposable {
    * was written) with back-off while the lease is held, and throws the last
    * {@link TransactionConflictError} if conflicts outlast the attempts.
    */
-  async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<void> {
-    const { store, clock } = this.runtime;
+  async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>, signal: AbortSignal = this.signal): Promise<void> {
+    const { store, clock, requestTimeoutMs } = this.runtime;
     for (let attempt = 0; ; attempt++) {
       this.assertValid();
       // A renewal in flight would cancel this transaction, or be refused because of it.
       if (this.renewInFlight) await this.within(this.renewInFlight, this.remainingMs() / 2);
       this.assertValid();
-      const sending = store.writeFenced({ name: this.name, holderId: this.holderId, fencingToken: this.fencingToken }, items);
+      const holder = { name: this.name, holderId: this.holderId, fencingToken: this.fencingToken };
+      const sending = withDeadline(clock, requestTimeoutMs, signal, (deadline) => store.writeFenced(holder, items, deadline));
       this.fencedInFlight.add(sending);
       try {
         await sending;
@@ -237,19 +241,19 @@ export class Lease implements AsyncDisposable {
       first ??= sent;
       let outcome: WriteOutcome;
       try {
-        outcome = await store.renew(
-          {
-            name: this.name,
-            holderId: this.holderId,
-            fencingToken: this.fencingToken,
-            nonce,
-            leaseMs,
-            expiresAt: Math.max(sent.wallAt + leaseMs, minExpiresAt),
-            wallNow: sent.wallAt,
-            data,
-          },
-          this.signal,
-        );
+        const request = {
+          name: this.name,
+          holderId: this.holderId,
+          fencingToken: this.fencingToken,
+          nonce,
+          leaseMs,
+          expiresAt: Math.max(sent.wallAt + leaseMs, minExpiresAt),
+          wallNow: sent.wallAt,
+          data,
+        };
+        // Bounded by the holder's deadline (the signal) and by requestTimeoutMs, so a renewal
+        // lost on a dead connection is sent again, on a new one, while the lease still holds.
+        outcome = await withDeadline(clock, this.runtime.requestTimeoutMs, this.signal, (signal) => store.renew(request, signal));
       } catch (error) {
         if (this.isHeld && !isRetryable(error)) throw error;
         // The table is the only witness of a renewal whose answer never came.
@@ -283,14 +287,16 @@ export class Lease implements AsyncDisposable {
       throw this.signal.reason;
     }
     // The deadline passed while a renewal was in flight: it may still land, so hand the lease
-    // back rather than leave it held by nobody's knowledge.
-    await this.releaseInStore().catch(() => {});
+    // back rather than leave it held by nobody's knowledge. In the background: the caller has
+    // lost the lease now, and must not wait on a store that may not answer.
+    void this.releaseInStore().catch(() => {});
     throw this.signal.reason;
   }
 
   /** The stored lease if a write carrying `nonce` is what the table shows, by a consistent read. */
   private async storedWrite(nonce: string): Promise<LeaseRecord | undefined> {
-    const stored = await this.runtime.store.read(this.name).catch(() => undefined);
+    const { store, clock, requestTimeoutMs } = this.runtime;
+    const stored = await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.read(this.name, signal)).catch(() => undefined);
     return stored?.revision === nonce && this.isMine(stored) ? stored : undefined;
   }
 
@@ -302,18 +308,13 @@ export class Lease implements AsyncDisposable {
   }
 
   private async releaseInStore(): Promise<void> {
-    const { store, clock } = this.runtime;
+    const { store, clock, requestTimeoutMs } = this.runtime;
     const nonce = randomUUID();
     let mayHaveLanded = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        await store.release({
-          name: this.name,
-          holderId: this.holderId,
-          fencingToken: this.fencingToken,
-          nonce,
-          wallNow: clock.wallNow(),
-        });
+        const request = { name: this.name, holderId: this.holderId, fencingToken: this.fencingToken, nonce, wallNow: clock.wallNow() };
+        await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.release(request, signal));
         return;
       } catch (error) {
         if (isRetryable(error) && attempt < 4) {
@@ -324,7 +325,7 @@ export class Lease implements AsyncDisposable {
         if (!(error instanceof LeaseStoreError)) throw error;
         // A release that may have landed is done if the table no longer shows this lease held.
         if (mayHaveLanded || error.outcomeUnknown) {
-          const stored = await store.read(this.name).catch(() => null);
+          const stored = await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.read(this.name, signal)).catch(() => null);
           if (stored !== null && !(stored && this.isMine(stored))) return;
         }
         throw new LeaseStoreError(

@@ -69,6 +69,14 @@ export function translateError(error: unknown, tableName: string, leaseName: str
       retryable: true,
     });
   }
+  if (name === 'AbortError') {
+    return new LeaseStoreError(
+      `DynamoDB request on ${what} was aborted before an answer (its deadline passed, or its signal fired): the outcome is unknown (${message})`,
+      leaseName,
+      true,
+      { cause: error },
+    );
+  }
   // No HTTP status means the request may have left and the answer been lost; a 5xx means the
   // service itself could not say. Either way the write may have landed.
   if (status === undefined || status >= 500) {

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { sleep } from '../core/clock.js';
+import { MIN_REQUEST_MS } from '../core/deadline.js';
 import { backoffMs } from '../core/backoff.js';
 import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
@@ -196,7 +197,12 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         const wait = this.campaignAfter - clock.monotonicNow();
         if (wait > 0) await sleep(clock, wait, this.closing.signal);
         // After a lost race an eventually consistent read may still show the lease free.
-        const { lease: current, takeableInMs } = await this.leases.peek(this.name, { consistent: lostRace });
+        // A look that goes unanswered (a connection dropped in silence) must not keep this node
+        // out of the election: half a lease, then look again on a new connection.
+        const { lease: current, takeableInMs } = await this.leases.peek(this.name, {
+          consistent: lostRace,
+          timeoutMs: Math.max(MIN_REQUEST_MS, this.leaseMs / 2),
+        });
         this.saw(current);
         lostRace = false;
         if (takeableInMs === 0) {
