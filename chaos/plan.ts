@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster, WorkerState } from '../cluster/cluster.js';
 import { HEALTHY_NETWORK as HEALTHY, type NetworkFaultSettings } from '../dev/faults.js';
 
-export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock', 'conflict', 'resent'] as const;
+export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock', 'conflict', 'resent', 'partition'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface ChaosOptions {
@@ -98,6 +98,18 @@ export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise
         // renewals meet its transactions too.
         const rate = between(0.2, 0.5);
         await network(anyone, { conflictRate: rate }, `${(rate * 100).toFixed(0)}% of writes meet another transaction, writes back to back`);
+        break;
+      }
+      case 'partition': {
+        // One follower, the leader, or everyone, cut off in silence for up to two leases.
+        const scope = pick(['a follower', 'the leader', 'every worker'] as const);
+        const followers = cluster.running().filter((w) => w !== leader);
+        const cut = scope === 'every worker' ? cluster.running() : scope === 'the leader' || followers.length === 0 ? [leader] : [pick(followers)];
+        const forMs = between(leaseMs, 2 * leaseMs);
+        const detail = `${scope} cut off in silence for ${(forMs / 1_000).toFixed(1)} s`;
+        cluster.partition(cut, true, detail);
+        await delay(forMs);
+        cluster.partition(cut, false, 'healed');
         break;
       }
       case 'resent': {

@@ -142,6 +142,20 @@ export class Cluster {
     this.tell(worker, { type: 'network', settings });
   }
 
+  /**
+   * Cuts these workers off from DynamoDB in silence (no reset, no FIN: a NAT or load balancer
+   * that forgot their connections), or heals them. Cutting off every running worker is recorded
+   * once more, on `all`, so the checker can judge the leaderless spell from the heal.
+   */
+  partition(workers: readonly WorkerState[], cut: boolean, detail: string): void {
+    const everyone = workers.length === this.running().length;
+    for (const worker of workers) {
+      this.fault(worker, cut ? 'partition' : 'heal', detail);
+      this.tell(worker, { type: 'partition', cut });
+    }
+    if (everyone) this.record({ t: historyNow(), worker: 'all', kind: 'fault', fault: cut ? 'partition' : 'heal', detail });
+  }
+
   clock(worker: WorkerState, wallOffsetMs: number): void {
     this.fault(worker, 'clock', `wall clock ${wallOffsetMs >= 0 ? '+' : ''}${wallOffsetMs.toFixed(0)} ms`);
     this.tell(worker, { type: 'clock', wallOffsetMs });

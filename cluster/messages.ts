@@ -14,7 +14,9 @@ export type ControllerMessage =
   /** From now on, meet these network faults on every DynamoDB request (all zero: none). */
   | { type: 'network'; settings: NetworkFaultSettings }
   /** From now on, read the wall clock this far off the host's (within the skew allowance). */
-  | { type: 'clock'; wallOffsetMs: number };
+  | { type: 'clock'; wallOffsetMs: number }
+  /** Drop every byte to and from DynamoDB in silence (`cut`), or forward again. */
+  | { type: 'partition'; cut: boolean };
 
 /** What every worker is started with (as one JSON argument). */
 export interface WorkerConfig {

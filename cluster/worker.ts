@@ -21,6 +21,7 @@ import {
 import { localClientConfig } from '../dev/local-dynamodb.js';
 import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
 import { seededRandom } from '../dev/random.js';
+import { startFaultProxy } from '../dev/tcp-proxy.js';
 import { historyNow, historyWriter, type HistoryEvent, type WriteOutcome } from '../proof/history.js';
 import { appendIfNotStale, ledgerAppend } from './ledger.js';
 import type { ControllerMessage, WorkerConfig, WorkerMessage } from './messages.js';
@@ -39,7 +40,9 @@ const report = (event: HistoryEvent) => {
   send({ type: 'event', event: stamped });
 };
 
-const client = new DynamoDBClient(localClientConfig(config.endpoint));
+// Every request crosses this worker's own TCP proxy, so the controller can cut it off in silence.
+const proxy = await startFaultProxy(config.endpoint);
+const client = new DynamoDBClient(localClientConfig(proxy.endpoint));
 const faultsFired = injectNetworkFaults(client, () => network, random);
 const leases = new LeaseClient({ tableName: config.tableName, client, holderId: config.worker, skewMs: config.skewMs, clock });
 const elector = new LeaderElector({ leases, name: config.leaseName, leaseMs: config.leaseMs });
@@ -83,6 +86,10 @@ process.on('message', (message: ControllerMessage) => {
   if (message.type === 'stop') void elector.close().catch(() => {}).then(() => process.exit(0));
   if (message.type === 'network') network = message.settings;
   if (message.type === 'clock') wallOffsetMs = message.wallOffsetMs;
+  if (message.type === 'partition') {
+    if (message.cut) proxy.blackhole();
+    else proxy.heal();
+  }
 });
 
 await elector.run(async ({ lease, signal }) => {

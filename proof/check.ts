@@ -98,13 +98,27 @@ export function check(events: readonly HistoryEvent[], runEnd: number, options: 
 
   const failovers: { fault: string; worker: string; gapMs: number }[] = [];
   for (const fault of events) {
-    if (fault.kind !== 'fault' || !['kill', 'stop', 'resign'].includes(fault.fault)) continue;
+    if (fault.kind === 'fault' && fault.worker === 'all' && fault.fault === 'heal') {
+      // Nobody could lead while everyone was cut off: recovery counts from the heal.
+      const next = tenures.find((t) => t.start >= fault.t);
+      if (next) failovers.push({ fault: 'heal of everyone', worker: 'all', gapMs: next.start - fault.t });
+      continue;
+    }
+    if (fault.kind !== 'fault' || !['kill', 'stop', 'resign', 'partition'].includes(fault.fault)) continue;
+    // Everyone cut off: counted from the heal above, not from the cut.
+    if (fault.fault === 'partition' && fault.detail?.startsWith('every worker')) continue;
     const led = tenures.find((t) => t.worker === fault.worker && t.start <= fault.t && t.end >= fault.t);
     if (!led) continue;
     const next = tenures.find((t) => t.start >= fault.t && t.token > led.token);
     if (next) failovers.push({ fault: fault.fault, worker: fault.worker, gapMs: next.start - fault.t });
   }
-  const leaderlessGapsMs = tenures.slice(1).map((t, i) => Math.max(0, t.start - tenures[i]!.end));
+  // A spell that spans a cut-off of every worker is judged from the heal: no one could lead before.
+  const heals = events.filter((e) => e.kind === 'fault' && e.worker === 'all' && e.fault === 'heal').map((e) => e.t);
+  const leaderlessGapsMs = tenures.slice(1).map((t, i) => {
+    const end = tenures[i]!.end;
+    const from = Math.max(end, ...heals.filter((healed) => healed > end && healed < t.start));
+    return Math.max(0, t.start - from);
+  });
   const bound = options.leaderlessBoundMs;
   if (bound !== undefined) {
     tenures.slice(1).forEach((next, i) => {

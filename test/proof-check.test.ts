@@ -83,6 +83,25 @@ describe('the history checker', () => {
     expect(check(healthy, 3_000, { leaderlessBoundMs: 1_200 }).ok).toBe(true);
   });
 
+  it('judges a spell that spans a cut-off of every worker from the heal, and times recovery from it', () => {
+    const cutOff: HistoryEvent[] = [
+      { t: 0, worker: 'w1', kind: 'elected', token: 1 },
+      { t: 100, worker: 'w1', kind: 'fault', fault: 'partition', detail: 'every worker cut off in silence for 3.0 s' },
+      { t: 100, worker: 'all', kind: 'fault', fault: 'partition', detail: 'every worker cut off in silence for 3.0 s' },
+      { t: 900, worker: 'w1', kind: 'deposed', token: 1, reason: 'expired' },
+      { t: 3_100, worker: 'all', kind: 'fault', fault: 'heal', detail: 'healed' },
+      { t: 3_600, worker: 'w2', kind: 'elected', token: 2 },
+    ];
+    const verdict = check(cutOff, 4_000, { leaderlessBoundMs: 1_000 });
+    expect(verdict.violations).toEqual([]);
+    expect(verdict.leaderlessGapsMs).toEqual([500]);
+    expect(verdict.failovers).toEqual([{ fault: 'heal of everyone', worker: 'all', gapMs: 500 }]);
+    const slow = [...cutOff.slice(0, -1), { t: 4_300, worker: 'w2', kind: 'elected', token: 2 } as HistoryEvent];
+    expect(check(slow, 5_000, { leaderlessBoundMs: 1_000 }).violations).toEqual([
+      'leaderless for 1200 ms (bound 1000 ms): after w1 (token 1, expired) until w2 (token 2)',
+    ]);
+  });
+
   it('counts writes whose answer was lost apart from accepted and refused ones', () => {
     const events: HistoryEvent[] = [
       ...healthy,
