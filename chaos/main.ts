@@ -24,7 +24,7 @@ import { timelineSvg } from '../proof/timeline.js';
 import { Cluster } from '../cluster/cluster.js';
 import { readLedger } from '../cluster/ledger.js';
 import { startReaperTimer } from '../cluster/reaper-timer.js';
-import { runChaos, wallOffset } from './plan.js';
+import { FAULT_KINDS, runChaos, wallOffset, type FaultKind } from './plan.js';
 import { chaosSummary } from './summary.js';
 
 const { values: args } = parseArgs({
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     lease: { type: 'string', default: '2s' },
     skew: { type: 'string', default: '200ms' },
     'fault-every': { type: 'string', default: '2s' },
+    faults: { type: 'string' },
     endpoint: { type: 'string' },
     out: { type: 'string' },
   },
@@ -52,6 +53,8 @@ if (!Number.isSafeInteger(seed) || seed < 0) fail('--seed must be a non-negative
 const leaseMs = parseDuration('--lease', args.lease);
 const skewMs = parseDuration('--skew', args.skew);
 const faultEveryMs = parseDuration('--fault-every', args['fault-every']);
+const kinds = args.faults?.split(',').map((kind) => kind.trim()) ?? [...FAULT_KINDS];
+for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) fail(`--faults: unknown fault "${kind}"; expected some of ${FAULT_KINDS.join(', ')}`);
 const followerWakeMs = leaseMs / 2; // the elector's default
 /**
  * The longest a name may go leaderless after one failure: the lease, twice the skew (the old
@@ -95,7 +98,7 @@ const progress = setInterval(() => {
       `  ·  ${cluster.running().length} running`,
   );
 }, 10_000);
-const injected = await runChaos(cluster, { leaseMs, skewMs, faultEveryMs, random, done: () => interrupted || historyNow() >= endsAt });
+const injected = await runChaos(cluster, { leaseMs, skewMs, faultEveryMs, random, kinds: kinds as FaultKind[], done: () => interrupted || historyNow() >= endsAt });
 
 const runEnd = historyNow();
 clearInterval(progress);

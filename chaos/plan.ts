@@ -22,6 +22,8 @@ export interface ChaosOptions {
   /** Mean pause between one fault healing and the next. */
   readonly faultEveryMs: number;
   readonly random: () => number;
+  /** The kinds to inject. @default every kind */
+  readonly kinds?: readonly FaultKind[];
   /** Checked between faults: true ends the plan (the fault under way heals first). */
   readonly done: () => boolean;
 }
@@ -37,7 +39,8 @@ export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise
   const between = (min: number, max: number) => min + random() * (max - min);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const injected = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
-  const round: FaultKind[] = [...FAULT_KINDS];
+  const kinds = options.kinds ?? FAULT_KINDS;
+  const round: FaultKind[] = [...kinds];
   for (let i = round.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [round[i], round[j]] = [round[j]!, round[i]!];
@@ -54,7 +57,7 @@ export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise
     await delay(options.faultEveryMs * between(0.5, 1.5));
     const leader = cluster.leader();
     if (!leader) continue;
-    const kind = round.shift() ?? pick(FAULT_KINDS);
+    const kind = round.shift() ?? pick(kinds);
     injected[kind]++;
     // Network faults and clock steps land on the leader half the time, else on a follower.
     const anyone = random() < 0.5 ? leader : pick(cluster.running());

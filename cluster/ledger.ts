@@ -34,7 +34,13 @@ export function ledgerAppend(location: LedgerLocation, token: number, id: string
  * is fenced on a backend without transactions. Returns whether the ledger took it; throws a
  * `LeaseStoreError` that says whether an unanswered write may have landed.
  */
-export async function appendIfNotStale(client: DynamoDBClient, location: LedgerLocation, token: number, id: string): Promise<boolean> {
+export async function appendIfNotStale(
+  client: DynamoDBClient,
+  location: LedgerLocation,
+  token: number,
+  id: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   try {
     await client.send(
       new UpdateItemCommand({
@@ -44,6 +50,7 @@ export async function appendIfNotStale(client: DynamoDBClient, location: LedgerL
         ConditionExpression: 'attribute_not_exists(highestToken) OR highestToken <= :token',
         ExpressionAttributeValues: { ':token': { N: String(token) }, ':none': { L: [] }, ':entry': { L: [{ S: entryText(token, id) }] } },
       }),
+      { abortSignal },
     );
     return true;
   } catch (error) {

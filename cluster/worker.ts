@@ -63,7 +63,9 @@ async function write(lease: Lease, fenced: boolean): Promise<void> {
       await fencedWrite(lease, [{ Update: ledgerAppend(ledger, token, id) }]);
       outcome = 'accepted';
     } else {
-      outcome = (await appendIfNotStale(client, ledger, token, id)) ? 'accepted' : 'refused';
+      // Bounded like the library's own requests: a pooled connection a partition left dead would
+      // otherwise hold this leader's callback, and so its elector, for minutes.
+      outcome = (await appendIfNotStale(client, ledger, token, id, AbortSignal.timeout(config.leaseMs))) ? 'accepted' : 'refused';
     }
   } catch (error) {
     if (error instanceof FencedWriteRejectedError) outcome = 'refused';

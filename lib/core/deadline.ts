@@ -8,6 +8,15 @@
  */
 import type { Clock } from './clock.js';
 
+/** Sends one request under a deadline; the store's paginated reads take one per page. */
+export type Deadline = <T>(send: (signal: AbortSignal | undefined) => Promise<T>) => Promise<T>;
+
+/** For callers that bound their requests otherwise. */
+export const noDeadline: Deadline = (send) => send(undefined);
+
+/** The default for requests that serve no particular lease (reaper, scans). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 2_000;
+
 /** No request is given less than this, however short the lease it serves. */
 export const MIN_REQUEST_MS = 250;
 

@@ -12,7 +12,7 @@ import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import type { LeaseRecord, StandbySlot } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
-import { MIN_REQUEST_MS, withDeadline } from './deadline.js';
+import { MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
 import { isRetryable } from './store-errors.js';
 import { MAX_STANDBY_SLOTS } from './schema.js';
 import {
@@ -225,17 +225,17 @@ export class LeaseClient {
    * followers deciding when to try; the conditional write that follows re-checks everything, so
    * a stale answer costs at most a refused write. `consistent: true` reads the latest (a full
    * read unit), e.g. right after losing a race. `timeoutMs` bounds the read below
-   * `requestTimeoutMs`.
+   * `requestTimeoutMs`; `signal` aborts it.
    */
   async peek(
     name: string,
-    options: { consistent?: boolean; timeoutMs?: number } = {},
+    options: { consistent?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<{ lease: LeaseDescription | undefined; takeableInMs: number }> {
     checkLeaseName(name);
-    rejectUnknownKeys('options', options, ['consistent', 'timeoutMs']);
+    rejectUnknownKeys('options', options, ['consistent', 'timeoutMs', 'signal']);
     if (options.timeoutMs !== undefined) checkDurationMs('options.timeoutMs', options.timeoutMs, { min: MIN_REQUEST_MS });
     const timeoutMs = Math.min(options.timeoutMs ?? this.requestTimeoutMs, this.requestTimeoutMs);
-    const record = await withDeadline(this.clock, timeoutMs, undefined, (signal) => this.store.read(name, signal, options.consistent === true));
+    const record = await withDeadline(this.clock, timeoutMs, options.signal, (signal) => this.store.read(name, signal, options.consistent === true));
     const { retryInMs } = this.refused(name, record);
     return { lease: record && this.described(record), takeableInMs: retryInMs };
   }
@@ -262,7 +262,8 @@ export class LeaseClient {
 
   /** Every lease in the table, by a paginated Scan: for operators and tools, not hot paths. */
   async *list(): AsyncGenerator<LeaseDescription> {
-    for await (const page of this.store.scan()) yield* page.map((record) => this.described(record));
+    const deadline: Deadline = (send) => withDeadline(this.clock, this.requestTimeoutMs, undefined, send);
+    for await (const page of this.store.scan(100, deadline)) yield* page.map((record) => this.described(record));
   }
 
   /**

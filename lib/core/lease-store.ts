@@ -20,6 +20,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { FencedWriteRejectedError, LeaseStoreError } from './errors.js';
 import { toLeaseRecord, type IndexedLease, type LeaseRecord, type WriteOutcome } from './lease-record.js';
 import { translateError } from './store-errors.js';
+import { noDeadline, type Deadline } from './deadline.js';
 import { LeaseAttribute as A, ReaperIndex, reapShardOf, standbySlotAttribute } from './schema.js';
 
 export interface AcquireRequest {
@@ -272,22 +273,21 @@ export class LeaseStore {
    * page at a time. The index holds only held leases, so the cost follows the expired ones, not
    * the table. Index reads are eventually consistent: callers must write conditionally.
    */
-  async *expiredInShard(shard: number, before: number, pageSize: number): AsyncGenerator<IndexedLease[]> {
+  async *expiredInShard(shard: number, before: number, pageSize: number, deadline: Deadline = noDeadline): AsyncGenerator<IndexedLease[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       let page;
       try {
-        page = await this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: ReaperIndex.name,
-            KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before',
-            ExpressionAttributeNames: { '#reapShard': A.reapShard, '#expiresAt': A.expiresAt },
-            ExpressionAttributeValues: { ':shard': shard, ':before': before },
-            Limit: pageSize,
-            ExclusiveStartKey: startKey,
-          }),
-        );
+        const query = new QueryCommand({
+          TableName: this.tableName,
+          IndexName: ReaperIndex.name,
+          KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before',
+          ExpressionAttributeNames: { '#reapShard': A.reapShard, '#expiresAt': A.expiresAt },
+          ExpressionAttributeValues: { ':shard': shard, ':before': before },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        });
+        page = await deadline((abortSignal) => this.documents.send(query, { abortSignal }));
       } catch (error) {
         throw translateError(error, this.tableName, undefined);
       }
@@ -303,13 +303,15 @@ export class LeaseStore {
   }
 
   /** Every lease item, a page at a time, by strongly consistent Scan (for operators, not hot paths). */
-  async *scan(pageSize = 100): AsyncGenerator<LeaseRecord[]> {
+  async *scan(pageSize = 100, deadline: Deadline = noDeadline): AsyncGenerator<LeaseRecord[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       let page;
       try {
-        page = await this.documents.send(
-          new ScanCommand({ TableName: this.tableName, ConsistentRead: true, Limit: pageSize, ExclusiveStartKey: startKey }),
+        page = await deadline((abortSignal) =>
+          this.documents.send(new ScanCommand({ TableName: this.tableName, ConsistentRead: true, Limit: pageSize, ExclusiveStartKey: startKey }), {
+            abortSignal,
+          }),
         );
       } catch (error) {
         throw translateError(error, this.tableName, undefined);

@@ -38,9 +38,10 @@ export async function* observeLeader(
   for (let failures = 0; !options.signal?.aborted; ) {
     let look: Awaited<ReturnType<LeaseClient['peek']>>;
     try {
-      look = await leases.peek(name);
+      look = await leases.peek(name, options.signal ? { signal: options.signal } : {});
       failures = 0;
     } catch (error) {
+      if (options.signal?.aborted) return;
       if (!isRetryable(error)) throw error;
       if (!(await rest(leases.clock, Math.min(backoffMs(failures++, leases.clock), intervalMs), options.signal))) return;
       continue;

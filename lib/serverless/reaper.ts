@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, withDeadline, type Deadline } from '../core/deadline.js';
 import type { IndexedLease } from '../core/lease-record.js';
 import { LeaseStore } from '../core/lease-store.js';
 import { isRetryable } from '../core/store-errors.js';
@@ -77,9 +78,11 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
   const store = new LeaseStore(options.client, options.tableName);
   const summary: ReapSummary = { scanned: 0, reaped: 0, raced: 0, skipped: 0, eventsFailed: 0, longestLeaderlessMs: 0, stoppedEarly: false };
   const cutoff = clock.wallNow() - options.skewMs;
+  // An index page or a write that goes unanswered must not hold the run until Lambda kills it.
+  const deadline: Deadline = (send) => withDeadline(clock, DEFAULT_REQUEST_TIMEOUT_MS, undefined, send);
 
   const reapShard = async (shard: number) => {
-    for await (const page of store.expiredInShard(shard, cutoff, pageSize)) {
+    for await (const page of store.expiredInShard(shard, cutoff, pageSize, deadline)) {
       summary.scanned += page.length;
       const reaped: LeaseExpiredDetail[] = [];
       for (let i = 0; i < page.length; i += writesInFlight) {
@@ -88,7 +91,7 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
           break;
         }
         const batch = page.slice(i, i + writesInFlight);
-        const outcomes = await Promise.all(batch.map((lease) => markExpired(store, lease, clock)));
+        const outcomes = await Promise.all(batch.map((lease) => markExpired(store, lease, clock, deadline)));
         batch.forEach((lease, j) => {
           if (outcomes[j] === 'skipped') return void summary.skipped++;
           if (outcomes[j] === 'raced') return void summary.raced++;
@@ -108,16 +111,11 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
   return summary;
 }
 
-async function markExpired(store: LeaseStore, lease: IndexedLease, clock: Clock): Promise<'reaped' | 'raced' | 'skipped'> {
+async function markExpired(store: LeaseStore, lease: IndexedLease, clock: Clock, deadline: Deadline): Promise<'reaped' | 'raced' | 'skipped'> {
   const nonce = randomUUID();
   try {
-    const outcome = await store.markExpired({
-      name: lease.name,
-      fencingToken: lease.fencingToken,
-      revision: lease.revision,
-      nonce,
-      wallNow: clock.wallNow(),
-    });
+    const request = { name: lease.name, fencingToken: lease.fencingToken, revision: lease.revision, nonce, wallNow: clock.wallNow() };
+    const outcome = await deadline((signal) => store.markExpired(request, signal));
     // A refusal carrying our nonce is this same write, retried by the SDK after it landed.
     return outcome.landed || outcome.current?.revision === nonce ? 'reaped' : 'raced';
   } catch (error) {

@@ -1,19 +1,30 @@
 /**
  * Electors for the elector suites: short leases on one table, every client under real DynamoDB's
- * transaction-conflict rules, and every elector closed when the suite ends.
+ * transaction-conflict rules, each elector's requests through a real TCP hop (the fault proxy,
+ * forwarding) unless a test brings its own client, and every elector closed when the suite ends.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
 import { LeaderElector, LeaseClient } from '../../lib/index.js';
+import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { startFaultProxy, type FaultProxy } from '../../dev/tcp-proxy.js';
 import { clientFor, type Backend } from './backends.js';
 import { emulateTransactionConflicts } from './faults.js';
 
 type ElectorOptions = Partial<ConstructorParameters<typeof LeaderElector>[0]>;
 
+/** Call at describe level: registers the proxy's start and stop with the suite. */
 export function electorsOn(backend: Backend, tableName: string) {
   const running: LeaderElector[] = [];
   // Real DynamoDB's transaction-conflict rules hold between every elector's requests here.
   const conflicts = emulateTransactionConflicts();
-  const electorFor = (name: string, holderId: string, options: ElectorOptions = {}, client: DynamoDBClient = clientFor(backend)) => {
+  let proxy: FaultProxy | undefined;
+  beforeAll(async () => {
+    if (backend.name !== 'endpoint') proxy = await startFaultProxy(backend.endpoint);
+  });
+  afterAll(() => proxy?.close());
+  const throughProxy = () => (proxy ? new DynamoDBClient(localClientConfig(proxy.endpoint)) : clientFor(backend));
+  const electorFor = (name: string, holderId: string, options: ElectorOptions = {}, client: DynamoDBClient = throughProxy()) => {
     conflicts.attach(client);
     const elector = new LeaderElector({
       leases: new LeaseClient({ tableName, client, holderId, skewMs: 50 }),
