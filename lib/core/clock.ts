@@ -39,6 +39,21 @@ export const systemClock: Clock = {
 };
 
 /**
+ * Resolves when `work` settles (however it settles) or after `ms` on `clock`, whichever comes
+ * first, leaving `work` to finish unawaited. Never rejects.
+ */
+export function settledOrAfter(clock: Clock, work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(resolve, ms);
+    const done = () => {
+      timer.cancel();
+      resolve();
+    };
+    work.then(done, done);
+  });
+}
+
+/**
  * Resolves after `delayMs` on `clock`, or rejects with the signal's reason when it aborts first.
  */
 export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {

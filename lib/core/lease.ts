@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { sleep, type Clock, type TimerHandle } from './clock.js';
+import { settledOrAfter, sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
 import type { LeaseRecord, WriteOutcome } from './lease-record.js';
@@ -92,7 +92,7 @@ export class Lease implements AsyncDisposable {
    * while a transaction on it is in progress (and cancels a transaction that meets a write), so a
    * renewal and this holder's fenced writes take turns rather than conflict with each other.
    */
-  private fencedInFlight = new Set<Promise<unknown>>();
+  private readonly fencedInFlight = new Set<Promise<unknown>>();
   private renewInFlight: Promise<unknown> | undefined;
 
   /** @internal Leases come from {@link LeaseClient.tryAcquire} and {@link LeaseClient.acquire}. */
@@ -192,7 +192,7 @@ export class Lease implements AsyncDisposable {
     for (let attempt = 0; ; attempt++) {
       this.assertValid();
       // A renewal in flight would cancel this transaction, or be refused because of it.
-      if (this.renewInFlight) await this.within(this.renewInFlight, this.remainingMs() / 2);
+      if (this.renewInFlight) await settledOrAfter(this.runtime.clock, this.renewInFlight, this.remainingMs() / 2);
       this.assertValid();
       const holder = { name: this.name, holderId: this.holderId, fencingToken: this.fencingToken };
       const sending = withDeadline(clock, requestTimeoutMs, signal, (deadline) => store.writeFenced(holder, items, deadline));
@@ -235,7 +235,7 @@ export class Lease implements AsyncDisposable {
     for (let attempt = 0; this.isHeld; attempt++) {
       // This holder's own fenced writes would make DynamoDB refuse the renewal: let the ones in
       // flight finish (a bounded wait: a hung one must not cost the lease), and hold new ones back.
-      if (this.fencedInFlight.size > 0) await this.within(Promise.allSettled(this.fencedInFlight), this.remainingMs() / 4);
+      if (this.fencedInFlight.size > 0) await settledOrAfter(clock, Promise.allSettled(this.fencedInFlight), this.remainingMs() / 4);
       if (!this.isHeld) break;
       const sent = { at: clock.monotonicNow(), wallAt: clock.wallNow() };
       first ??= sent;
@@ -298,13 +298,6 @@ export class Lease implements AsyncDisposable {
     const { store, clock, requestTimeoutMs } = this.runtime;
     const stored = await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.read(this.name, signal)).catch(() => undefined);
     return stored?.revision === nonce && this.isMine(stored) ? stored : undefined;
-  }
-
-  /** Waits for `work` to settle, or `ms`, whichever comes first; never throws. */
-  private async within(work: Promise<unknown>, ms: number): Promise<void> {
-    const controller = new AbortController();
-    await Promise.race([work.catch(() => {}), sleep(this.runtime.clock, ms, controller.signal).catch(() => {})]);
-    controller.abort();
   }
 
   private async releaseInStore(): Promise<void> {

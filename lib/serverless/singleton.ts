@@ -12,7 +12,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { Clock } from '../core/clock.js';
+import { settledOrAfter } from '../core/clock.js';
 import { InvalidArgumentError, LeaseUnavailableError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { LeaseClient } from '../core/lease-client.js';
@@ -113,7 +113,7 @@ export function singleton<TEvent = unknown, TResult = unknown>(
     //    release that hangs does not make Lambda time out a finished invocation. A release that
     //    fails or is still pending leaves the lease to lapse; one that lands late is harmless,
     //    being conditional on this fencing token.
-    await waitAtMost(clock, lease.release().catch(() => {}), remainingMs - timeoutEarlyMs);
+    await settledOrAfter(clock, lease.release(), remainingMs - timeoutEarlyMs);
   };
 
   return {
@@ -145,15 +145,4 @@ export function singleton<TEvent = unknown, TResult = unknown>(
 function isMiddyTimeout(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'TimeoutError') return false;
   return (error.cause as { package?: unknown } | undefined)?.package === '@middy/core';
-}
-
-/** Resolves when `work` does, or after `ms` with `work` left to finish unawaited. */
-function waitAtMost(clock: Clock, work: Promise<void>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = clock.setTimer(resolve, ms);
-    void work.then(() => {
-      timer.cancel();
-      resolve();
-    });
-  });
 }
