@@ -28,8 +28,19 @@ export interface ContentionResult {
   requestsPerSecondFirst: number;
   /** Requests per second over the two leases after that (settled: one leader, the rest following). */
   requestsPerSecondSettled: number;
-  /** How many contenders ever led (should be one: nobody failed). */
+  /**
+   * Elections won over the run. One unless a leader lost its lease: on a starved machine (a
+   * shared CI runner) a renewal can miss its deadline, which is the lease doing its job.
+   */
+  elections: number;
+  /** How many contenders ever led. */
   leaders: number;
+  /** Why each leadership that ended before the run did ended (`expired`, `superseded`, ...). */
+  losses: string[];
+  /** The most contenders that believed they led at one instant: must be one. */
+  mostLeadersAtOnce: number;
+  /** Fencing tokens of the elections, in order: must strictly grow. */
+  tokens: number[];
 }
 
 async function rawTwoRoundTrips(endpoint: string, tableName: string, contenders: number): Promise<number> {
@@ -60,6 +71,22 @@ export async function benchContention(options: { endpoint: string; contenders: n
     (client, i) => new LeaderElector({ leases: new LeaseClient({ tableName, client, holderId: `contender-${i}`, skewMs }), name: 'contended', leaseMs }),
   );
   const leaders = new Set<string>();
+  const tokens: number[] = [];
+  const losses: string[] = [];
+  let leading = 0;
+  let mostLeadersAtOnce = 0;
+  let closing = false;
+  for (const elector of electors) {
+    // `elected` and `deposed` fire on the holder's own clock, so counting them bounds belief.
+    elector.on('elected', ({ fencingToken }) => {
+      tokens.push(fencingToken);
+      mostLeadersAtOnce = Math.max(mostLeadersAtOnce, ++leading);
+    });
+    elector.on('deposed', ({ reason }) => {
+      leading--;
+      if (!closing) losses.push(reason);
+    });
+  }
   let firstLeaderAt: number | undefined;
   const started = performance.now();
   const runs = electors.map((elector, i) =>
@@ -73,6 +100,7 @@ export async function benchContention(options: { endpoint: string; contenders: n
   const first = counts.requests;
   await delay(2 * leaseMs);
   const settled = counts.requests - first;
+  closing = true;
   await Promise.all(electors.map((e) => e.close()));
   await Promise.all(runs);
   for (const client of clients) client.destroy();
@@ -84,7 +112,11 @@ export async function benchContention(options: { endpoint: string; contenders: n
     rawTwoRoundTripsMs,
     requestsPerSecondFirst: first / ((2 * leaseMs) / 1_000),
     requestsPerSecondSettled: settled / ((2 * leaseMs) / 1_000),
+    elections: tokens.length,
     leaders: leaders.size,
+    losses,
+    mostLeadersAtOnce,
+    tokens,
   };
 }
 

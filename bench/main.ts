@@ -96,7 +96,7 @@ try {
       baseline: `${reaper!.scanBaselineRequests} / ${fixed(reaper!.scanBaselineMs, 0)} / ${reaper!.scanBaselineReadUnits} (Scan)`,
     },
     [`contention: ${contention.contenders} contenders`]: {
-      leasehold: `first leader ${fixed(contention.timeToFirstLeaderMs, 0)} ms · ${fixed(contention.requestsPerSecondFirst, 1)} req/s, then ${fixed(contention.requestsPerSecondSettled, 1)}`,
+      leasehold: `first leader ${fixed(contention.timeToFirstLeaderMs, 0)} ms · ${fixed(contention.requestsPerSecondFirst, 1)} req/s, then ${fixed(contention.requestsPerSecondSettled, 1)} · ${contention.elections} election(s)`,
       baseline: `${fixed(contention.rawTwoRoundTripsMs, 0)} ms (2 raw round trips, 50 fresh clients)`,
     },
   });

@@ -41,9 +41,16 @@ describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () 
     }
   }, 90_000);
 
-  it('contention: fifty contenders elect exactly one leader', async () => {
+  // One leader throughout is the usual outcome, but not asserted: a renewal starved of CPU on a
+  // shared runner misses its deadline and the lease rightly lapses. What no load may change is
+  // asserted: one leader at a time, tokens growing, and every change of hands explained by a loss.
+  it('contention: fifty contenders elect one leader at a time, with growing tokens', async () => {
     const result = await benchContention({ endpoint, contenders: 50, leaseMs: 1_000, skewMs: 100 });
-    expect(result.leaders).toBe(1);
+    expect(result.mostLeadersAtOnce).toBe(1);
+    expect(result.elections).toBeGreaterThanOrEqual(1);
+    expect(result.losses.length).toBeGreaterThanOrEqual(result.elections - 1);
+    expect(result.tokens).toEqual([...result.tokens].sort((a, b) => a - b));
+    expect(new Set(result.tokens).size).toBe(result.tokens.length);
     expect(result.requestsPerSecondSettled).toBeLessThan(result.requestsPerSecondFirst);
   }, 60_000);
 });
