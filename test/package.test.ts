@@ -4,7 +4,7 @@
  * TypeScript files are not shipped.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,26 @@ describe('the packed package', () => {
   it('ships its licence and changelog, and nothing outside dist/ besides', () => {
     expect(files.filter((path) => !path.startsWith('dist/')).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
     expect(files.some((path) => path.endsWith('.test.js') || path.startsWith('dist/test/'))).toBe(false);
+  });
+
+  // A type the package's declarations import from an undeclared package silently becomes `any`
+  // for users with skipLibCheck (SingletonContext did, through `aws-lambda`). Node's own modules
+  // are left to the user's @types/node, as every Node TypeScript project has it.
+  it('declares every package its shipped type declarations import', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+    const imported = new Set<string>();
+    for (const path of files.filter((f) => f.endsWith('.d.ts'))) {
+      for (const [, specifier] of readFileSync(path, 'utf8').matchAll(/(?:from |import\()['"]([^'"]+)['"]/g)) {
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue;
+        const parts = specifier!.split('/');
+        imported.add(specifier!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
+    }
+    const typesPackage = (name: string) => `@types/${name.replace(/^@/, '').replace('/', '__')}`;
+    const undeclared = [...imported].filter((name) => !declared.has(name) && !declared.has(typesPackage(name)));
+    expect(imported.size).toBeGreaterThan(3);
+    expect(undeclared).toEqual([]);
   });
 
   it('has source maps that carry their sources, since the .ts files are not in the package', () => {
