@@ -1,10 +1,11 @@
 /**
  * The package as `npm pack` makes it from a clean clone: built first (there is no dist/ in git),
  * with its licence and changelog, and with source maps that carry their own sources, since the
- * TypeScript files are not shipped.
+ * TypeScript files are not shipped. The README's TypeScript examples compile against its types
+ * as a strict user project would see them.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,28 @@ interface PackResult {
   filename: string;
   files: { path: string }[];
 }
+
+/** The free names the README's examples leave to the reader, typed as the examples use them. */
+const README_GLOBALS = `
+declare const client: import('@aws-sdk/client-dynamodb').DynamoDBClient;
+declare function doWork(options: { fencingToken: number; signal: AbortSignal }): Promise<void>;
+declare function report(options: { fencingToken: number; signal: AbortSignal }): Promise<void>;
+declare function nextJobUpdate(fencingToken: number): NonNullable<NonNullable<import('@aws-sdk/lib-dynamodb').TransactWriteCommandInput['TransactItems']>[number]['Update']>;
+`;
+
+const README_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2023', 'ESNext.Disposable'],
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+    types: ['node'],
+  },
+  include: ['*.ts'],
+};
 
 describe('the packed package', () => {
   const destination = mkdtempSync(join(tmpdir(), 'leasehold-pack-'));
@@ -66,4 +89,23 @@ describe('the packed package', () => {
     expect(map.sourcesContent![0]).toContain('export class Lease');
     expect(files.some((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toBe(false);
   });
+
+  it("compiles the README's TypeScript examples with --strict and skipLibCheck off against its types", () => {
+    const blocks = [...readFileSync('README.md', 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    // Inside this package's folder, `import 'leasehold'` resolves to itself through package.json
+    // `exports`: the declarations beforeAll just built, as a user's install sees them.
+    mkdirSync('.leasehold', { recursive: true });
+    const dir = mkdtempSync(join('.leasehold', 'readme-'));
+    try {
+      blocks.forEach((code, i) => writeFileSync(join(dir, `example-${i + 1}.ts`), code));
+      writeFileSync(join(dir, 'globals.d.ts'), README_GLOBALS);
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(README_TSCONFIG));
+      const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', dir], { encoding: 'utf8' });
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
