@@ -90,6 +90,15 @@ describe('the packed package', () => {
     expect(files.some((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toBe(false);
   });
 
+  // Node 20.19+, 22.12+ and 24 load an ES module with require(); the `default` export condition
+  // lets them, where `import` alone made `require('leasehold')` fail with ERR_PACKAGE_PATH_NOT_EXPORTED.
+  it('loads with require() from a CommonJS app, the root and leasehold/cdk alike', () => {
+    const script = "const l = require('leasehold'); const c = require('leasehold/cdk'); console.log(typeof l.LeaseClient, typeof c.LeaderElection);";
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('function function');
+  });
+
   it("compiles the README's TypeScript examples with --strict and skipLibCheck off against its types", () => {
     const blocks = [...readFileSync('README.md', 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
     expect(blocks.length).toBeGreaterThanOrEqual(4);
