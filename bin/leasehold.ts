@@ -1,33 +1,11 @@
 #!/usr/bin/env node
 /**
- * `leasehold`: bad input exits 2 with one line; AWS and lease errors exit 1 with a clear
- * message, never a stack trace.
+ * `leasehold`: the command line (see `cli/main.ts` for what it prints and its exit codes).
  */
-import { CommanderError } from 'commander';
-import { InvalidArgumentError, LeaseholdError } from '../lib/index.js';
-import { buildProgram } from '../cli/program.js';
 
-const interrupted = new Promise<void>((resolve) => {
-  process.once('SIGINT', resolve);
-  process.once('SIGTERM', resolve);
-});
-const program = buildProgram({ out: (line) => console.log(line), interrupted });
+// The AWS SDK prints a multi-line notice about Node versions on every run unless this is set
+// before it is loaded, so everything that imports it comes in below; a user's own setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-try {
-  await program.parseAsync();
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // commander has printed its own message (or the help) already.
-    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
-  } else if (error instanceof InvalidArgumentError) {
-    console.error(`leasehold: ${error.message}`);
-    process.exitCode = 2;
-  } else if (error instanceof LeaseholdError) {
-    console.error(`leasehold: ${error.message}`);
-    process.exitCode = 1;
-  } else {
-    const { name, message } = error as Error;
-    console.error(`leasehold: ${name}: ${message}`);
-    process.exitCode = 1;
-  }
-}
+const { main } = await import('../cli/main.js');
+await main(process.argv);

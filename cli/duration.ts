@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../lib/index.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** Parses `500ms`, `30s`, `2m`, `1h` or `1m30s` into milliseconds. */
+/** Parses `500ms`, `30s`, `2m`, `1h`, `1.5s` or `1m30s` into a whole number of milliseconds. */
 export function parseDuration(option: string, text: string): number {
   const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   const whole = parts.map((p) => p[0]).join('');
@@ -11,7 +11,13 @@ export function parseDuration(option: string, text: string): number {
   }
   const ms = parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * UNITS[unit!]!, 0);
   if (ms <= 0) throw new InvalidArgumentError(option, 'must be longer than zero');
-  return ms;
+  // Clocks and timers count whole milliseconds, so a fraction would be silently rounded one way
+  // or another; the tolerance only absorbs float error (1.1s is 1100.0000000000002 ms).
+  const wholeMs = Math.round(ms);
+  if (Math.abs(ms - wholeMs) > 1e-6) {
+    throw new InvalidArgumentError(option, `"${text}" is not a whole number of milliseconds`);
+  }
+  return wholeMs;
 }
 
 /** `8.2s`, `3m 05s`, `-1.5s` (already past). */

@@ -3,11 +3,14 @@ import { formatDuration } from './duration.js';
 
 /** One line about a lease, as a person reads it. */
 export function describeLine(lease: LeaseDescription, now: number): string {
+  return `${lease.name}: ${describeState(lease, now)}`;
+}
+
+/** A lease's state without its name, for lines that already start with it. */
+export function describeState(lease: LeaseDescription, now: number): string {
   const token = `token ${lease.fencingToken}`;
-  if (lease.state === 'held') {
-    return `${lease.name}: held by ${lease.holderId} (${token}), expires in ${formatDuration(lease.expiresAt - now)}`;
-  }
-  return `${lease.name}: ${lease.state} (last holder ${lease.holderId}, ${token})`;
+  if (lease.state === 'held') return `held by ${lease.holderId} (${token}), expires in ${formatDuration(lease.expiresAt - now)}`;
+  return `${lease.state} (last holder ${lease.holderId}, ${token})`;
 }
 
 /** A plain text table: a header row, then one row per lease. */

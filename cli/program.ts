@@ -13,14 +13,17 @@ import {
   eventBridgePublisher,
   InvalidArgumentError,
   LeaseClient,
+  LeaseUnavailableError,
   reapExpiredLeases,
   sleep,
   systemClock,
+  verifyLeaseTable,
+  type Lease,
   type LeaseDescription,
   type LeaseLostError,
 } from '../lib/index.js';
 import { parseDuration } from './duration.js';
-import { describeLine, leaseTable } from './output.js';
+import { describeLine, describeState, leaseTable } from './output.js';
 
 /** Where a command writes; injectable so tests can run the program in-process too. */
 export interface Io {
@@ -29,7 +32,7 @@ export interface Io {
   interrupted: Promise<void>;
 }
 
-interface GlobalOptions {
+export interface GlobalOptions {
   table: string;
   endpoint?: string;
   region?: string;
@@ -49,13 +52,21 @@ function clientConfig({ endpoint, region }: GlobalOptions): DynamoDBClientConfig
   };
 }
 
+/** The SDK takes any string here and fails later as "Region is missing": refuse it as input. */
+function parseEndpoint(text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new InvalidArgumentError('--endpoint', `"${text}" is not an http(s) URL; use e.g. http://localhost:8000`);
+  }
+  return text;
+}
+
 const defaultHolder = () => `cli:${userInfo().username}@${hostname()}`;
 
 export function buildProgram(io: Io): Command {
   const program = new Command('leasehold')
     .description('Inspect and operate leasehold lease tables.')
     .addOption(new Option('--table <name>', 'lease table').env('LEASEHOLD_TABLE_NAME').default('leasehold'))
-    .option('--endpoint <url>', 'DynamoDB endpoint (e.g. a local server)')
+    .option('--endpoint <url>', 'DynamoDB endpoint (e.g. a local server)', parseEndpoint)
     .option('--region <region>', 'AWS region (default: from the environment)')
     .option('--json', 'print JSON instead of text')
     .showHelpAfterError('(run with --help for usage)')
@@ -66,6 +77,13 @@ export function buildProgram(io: Io): Command {
     const options = program.opts<GlobalOptions>();
     const client = new DynamoDBClient(clientConfig(options));
     return { options, client, print: (human: string, data: unknown) => io.out(options.json ? JSON.stringify(data) : human) };
+  };
+  // Otherwise a table with another key lists as empty and one whose key is a number fails with
+  // a raw ValidationException: check the schema first, so both say it is not a lease table.
+  const leaseTableContext = async () => {
+    const opened = context();
+    await verifyLeaseTable(opened.client, opened.options.table);
+    return opened;
   };
   const leasesFor = (client: DynamoDBClient, options: GlobalOptions, holderId?: string) =>
     new LeaseClient({ tableName: options.table, client, ...(holderId && { holderId }) });
@@ -83,7 +101,7 @@ export function buildProgram(io: Io): Command {
     .command('list')
     .description('list every lease in the table')
     .action(async () => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const all: LeaseDescription[] = [];
       for await (const lease of leasesFor(client, options).list()) all.push(lease);
       all.sort((a, b) => a.name.localeCompare(b.name));
@@ -95,7 +113,7 @@ export function buildProgram(io: Io): Command {
     .description('show one lease')
     .argument('<name>', 'lease name')
     .action(async (name: string) => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const lease = await leasesFor(client, options).describe(name);
       if (!lease) {
         print(`${name}: never acquired`, null);
@@ -113,15 +131,12 @@ export function buildProgram(io: Io): Command {
     .option('--hold', 'keep holding (renewing every lease/3) until interrupted')
     .option('--holder <id>', 'holder id to acquire as', defaultHolder())
     .action(async (name: string, flags: { lease: number; wait?: number; hold?: boolean; holder: string }) => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const leases = leasesFor(client, options, flags.holder);
-      const lease =
-        flags.wait === undefined
-          ? await leases.tryAcquire(name, { leaseMs: flags.lease })
-          : await leases.acquire(name, { leaseMs: flags.lease, waitMs: flags.wait });
+      const lease = await acquireOnce(leases, name, flags);
       if (!lease) {
         const current = await leases.describe(name);
-        print(`${name}: busy, ${current ? describeLine(current, Date.now()) : 'held'}`, { acquired: false, current });
+        print(`${name}: busy, ${current ? describeState(current, Date.now()) : 'held'}`, { acquired: false, current });
         process.exitCode = 1;
         return;
       }
@@ -150,7 +165,7 @@ export function buildProgram(io: Io): Command {
     .option('--holder <id>', 'only release it if this holder holds it', defaultHolder())
     .option('--force', 'release it whoever holds it (still conditional on the token read)')
     .action(async (name: string, flags: { holder: string; force?: boolean }) => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const leases = leasesFor(client, options);
       const current = await leases.describe(name);
       if (!current || current.state === 'released') {
@@ -174,7 +189,7 @@ export function buildProgram(io: Io): Command {
     .argument('[name]', 'lease name (default: every lease)')
     .option('--interval <duration>', 'how often to look', (v) => parseDuration('--interval', v), 1_000)
     .action(async (name: string | undefined, flags: { interval: number }) => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const leases = leasesFor(client, options);
       const seen = new Map<string, string>();
       let stopped = false;
@@ -197,7 +212,7 @@ export function buildProgram(io: Io): Command {
     .option('--skew <duration>', 'only leases past expiresAt + skew are reaped (when events go out; never who may take a lease)', (v) => parseDuration('--skew', v), 1_000)
     .option('--event-bus <name>', "publish a Lease Expired event per reaped lease to this EventBridge bus ('default' for the account's)")
     .action(async (flags: { skew: number; eventBus?: string }) => {
-      const { options, client, print } = context();
+      const { options, client, print } = await leaseTableContext();
       const publisher = flags.eventBus
         ? eventBridgePublisher({
             // --endpoint is DynamoDB's; EventBridge takes the SDK's own (AWS_ENDPOINT_URL_EVENTBRIDGE).
@@ -215,6 +230,17 @@ export function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+/** `undefined` when busy, whether or not it waited: both are the same outcome to a CLI user. */
+async function acquireOnce(leases: LeaseClient, name: string, flags: { lease: number; wait?: number }): Promise<Lease | undefined> {
+  if (flags.wait === undefined) return leases.tryAcquire(name, { leaseMs: flags.lease });
+  try {
+    return await leases.acquire(name, { leaseMs: flags.lease, waitMs: flags.wait });
+  } catch (error) {
+    if (error instanceof LeaseUnavailableError) return undefined;
+    throw error;
+  }
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

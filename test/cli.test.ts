@@ -5,8 +5,9 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { referenceBackend, uniqueTableName } from './support/backends.js';
+import { CreateTableCommand, type ScalarAttributeType } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 
 const run = promisify(execFile);
 const entry = join(import.meta.dirname, '..', 'bin', 'leasehold.ts');
@@ -16,15 +17,16 @@ describe('leasehold CLI', () => {
   const backend = referenceBackend();
   const table = uniqueTableName('cli');
   const base = ['--import', 'tsx', entry, '--endpoint', backend.endpoint, '--table', table];
-  const cli = async (...args: string[]) => {
+  const cliIn = async (childEnv: NodeJS.ProcessEnv, ...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [...base, ...args], { env });
+      const { stdout, stderr } = await run(process.execPath, [...base, ...args], { env: childEnv, timeout: 20_000 });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
       return { code, stdout, stderr };
     }
   };
+  const cli = (...args: string[]) => cliIn(env, ...args);
   const children: ReturnType<typeof spawn>[] = [];
   const start = (...args: string[]) => {
     const child = spawn(process.execPath, [...base, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -38,6 +40,24 @@ describe('leasehold CLI', () => {
   };
   afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
 
+  // Tables that exist but are not lease tables: another key, and the right key of the wrong type.
+  const otherKeyTable = uniqueTableName('cli-other-key');
+  const numberKeyTable = uniqueTableName('cli-number-key');
+  beforeAll(async () => {
+    const client = clientFor(backend);
+    const create = (TableName: string, AttributeName: string, AttributeType: ScalarAttributeType) =>
+      client.send(
+        new CreateTableCommand({
+          TableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName, AttributeType }],
+          KeySchema: [{ AttributeName, KeyType: 'HASH' }],
+        }),
+      );
+    await Promise.all([create(otherKeyTable, 'id', 'S'), create(numberKeyTable, 'name', 'N')]);
+    client.destroy();
+  });
+
   it('creates the table, idempotently', async () => {
     expect(await cli('create-table')).toMatchObject({ code: 0, stdout: `table ${table} is ready\n` });
     expect((await cli('create-table')).code).toBe(0);
@@ -50,11 +70,20 @@ describe('leasehold CLI', () => {
 
     const busy = await cli('acquire', 'job', '--lease', '30s', '--holder', 'someone-else');
     expect(busy.code).toBe(1);
-    expect(busy.stdout).toMatch(/^job: busy, job: held by cli:.+ \(token 1\), expires in \d/);
+    expect(busy.stdout).toMatch(/^job: busy, held by cli:.+ \(token 1\), expires in \d/);
 
     expect((await cli('list')).stdout).toMatch(/NAME\s+STATE\s+HOLDER\s+TOKEN\s+EXPIRES IN\njob\s+held\s+cli:\S+\s+1\s+\d/);
     expect(JSON.parse((await cli('--json', 'status', 'job')).stdout)).toMatchObject({ name: 'job', state: 'held', fencingToken: 1 });
     expect((await cli('status', 'nothing-here')).stdout).toBe('nothing-here: never acquired\n');
+  });
+
+  it('names a busy lease once, with and without --wait', async () => {
+    await cli('acquire', 'contended', '--lease', '30s', '--holder', 'first');
+    for (const wait of [[], ['--wait', '200ms']]) {
+      const busy = await cli('acquire', 'contended', '--lease', '30s', '--holder', 'second', ...wait);
+      expect(busy).toMatchObject({ code: 1, stderr: '' });
+      expect(busy.stdout).toMatch(/^contended: busy, held by first \(token 1\), expires in \d\S*\n$/);
+    }
   });
 
   it('releases only for the holder, unless forced', async () => {
@@ -107,6 +136,10 @@ describe('leasehold CLI', () => {
     ['an unknown command', ['bogus'], /unknown command 'bogus'/],
     ['a missing argument', ['status'], /missing required argument 'name'/],
     ['an invalid lease name', ['status', 'a\u0001b'], /^leasehold: name: must not contain control characters/],
+    ['a sub-millisecond lease', ['acquire', 'x', '--lease', '0.5ms'], /^leasehold: --lease: "0.5ms" is not a whole number of milliseconds\n$/],
+    ['a fractional-millisecond wait', ['acquire', 'x', '--lease', '1s', '--wait', '1.0005s'], /^leasehold: --wait: "1.0005s" is not a whole number/],
+    ['an endpoint that is not a URL', ['--endpoint', 'not-a-url', 'status', 'x'], /^leasehold: --endpoint: "not-a-url" is not an http\(s\) URL/],
+    ['an endpoint without a scheme', ['--endpoint', 'localhost:8000', 'list'], /^leasehold: --endpoint: "localhost:8000" is not an http\(s\) URL/],
   ])('rejects %s with exit code 2 and no stack trace', async (_what, args, message) => {
     const result = await cli(...args);
     expect(result.code).toBe(2);
@@ -122,6 +155,43 @@ describe('leasehold CLI', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringMatching(/^leasehold: Could not connect to DynamoDB/) });
+  });
+
+  it('points at its own create-table command when the table is missing', async () => {
+    const missing = uniqueTableName('cli-missing');
+    const result = await cli('--table', missing, 'list');
+    const command = `leasehold --endpoint ${backend.endpoint} --table ${missing} create-table`;
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toContain(`Create it with \`${command}\``);
+    expect(result.stderr).not.toMatch(/createLeaseTable|construct/);
+    // The advice is a command that works as printed.
+    const created = await run(process.execPath, ['--import', 'tsx', entry, ...command.split(' ').slice(1)], { env });
+    expect(created.stdout).toBe(`table ${missing} is ready\n`);
+  });
+
+  it.each([['list'], ['reap'], ['watch', '--interval', '100ms']])('says a table with another key is not a lease table (%s)', async (...args) => {
+    const result = await cli('--table', otherKeyTable, ...args);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(new RegExp(`^leasehold: Table "${otherKeyTable}" is not a leasehold lease table: its key is id \\(HASH\\)`));
+  });
+
+  it.each([['status', 'x'], ['acquire', 'x', '--lease', '30s'], ['release', 'x', '--force']])(
+    'says a table whose key is a number is not a lease table (%s)',
+    async (...args) => {
+      const result = await cli('--table', numberKeyTable, ...args);
+      expect(result).toMatchObject({ code: 1, stdout: '' });
+      expect(result.stderr).toMatch(new RegExp(`^leasehold: Table "${numberKeyTable}" is not a leasehold lease table: its key "name" is not a string`));
+      expect(result.stderr).not.toContain('ValidationException');
+    },
+  );
+
+  // The SDK warns only on Node < 22; on a newer Node this passes with or without the fix.
+  it('does not print the AWS SDK notice about Node versions', async () => {
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _, ...bare } = env;
+    const result = await cliIn(bare, 'status', 'job');
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript/);
+    expect(result.stderr).toBe('');
   });
 
   it.each(['create-table', 'list', 'status', 'acquire', 'release', 'watch', 'reap'])('has --help for %s', async (command) => {
