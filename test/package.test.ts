@@ -5,7 +5,7 @@
  * as a strict user project would see them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ describe('the packed package', () => {
   afterAll(() => rmSync(destination, { recursive: true, force: true }));
 
   it('holds the built library, CLI and reaper entry, not just the README', () => {
-    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/lambda/reaper.js']) {
+    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/assets/reaper/index.mjs']) {
       expect(files).toContain(path);
     }
   });
@@ -98,6 +98,31 @@ describe('the packed package', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('function function');
   });
+
+  // An app that installs the package synthesizes the reaper from the bundle inside it: no esbuild
+  // (the construct no longer imports NodejsFunction at all), no Docker, no map of missing sources.
+  it('synthesizes LeaderElection from the built package, deploying the reaper bundle it ships as it is', () => {
+    const constructs = files.filter((path) => path.startsWith('dist/lib/cdk/') && path.endsWith('.js'));
+    for (const path of constructs) expect(readFileSync(path, 'utf8'), path).not.toContain('aws-lambda-nodejs');
+    expect(files.filter((path) => path.startsWith('dist/assets/'))).toEqual(['dist/assets/reaper/index.mjs']);
+    const outdir = mkdtempSync(join(tmpdir(), 'leasehold-synth-'));
+    try {
+      const script = `
+        import { App, Stack } from 'aws-cdk-lib';
+        import { LeaderElection } from 'leasehold/cdk';
+        const app = new App({ outdir: ${JSON.stringify(outdir)} });
+        new LeaderElection(new Stack(app, 'Users'), 'Election');
+        app.synth();`;
+      const synth = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(synth.stderr).toBe('');
+      const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
+      expect(assets).toHaveLength(1);
+      expect(readdirSync(join(outdir, assets[0]!))).toEqual(['index.mjs']);
+      expect(readFileSync(join(outdir, assets[0]!, 'index.mjs')).equals(readFileSync('dist/assets/reaper/index.mjs'))).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("compiles the README's TypeScript examples with --strict and skipLibCheck off against its types", () => {
     const blocks = [...readFileSync('README.md', 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);

@@ -5,6 +5,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,7 +14,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -79,24 +79,11 @@ const PROPS = [
 /** A tick older than this is worthless: later ticks do the same work. */
 const MAX_TICK_AGE = Duration.minutes(5);
 
-/** One ES module file with a source map, built by the local esbuild. */
-const BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  // The SDK version tested with the reaper ships with it, not the one the runtime has.
-  bundleAwsSDK: true,
-  mainFields: ['module', 'main'],
-  // Bundled CommonJS dependencies call require(); ESM has none unless given one.
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-};
-
 /**
  * The reaper function, its schedule (an EventBridge rule), its dead-letter queue and its log
  * group. Its role may query the reaper index, update items in the table, publish to the bus and
- * write its own logs; nothing else. Bundled from source with the local esbuild (no Docker), so
- * `esbuild` must be installed where `cdk synth` runs.
+ * write its own logs; nothing else. The handler ships pre-bundled in the package (one ES module
+ * file, the AWS SDK inside), so `cdk synth` needs neither esbuild nor Docker.
  */
 export class LeaseReaper extends Construct {
   readonly function: lambda.IFunction;
@@ -117,9 +104,9 @@ export class LeaseReaper extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: reaperEntry(),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(reaperBundle()),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
@@ -137,9 +124,7 @@ export class LeaseReaper extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: REAPER_METRICS_NAMESPACE,
         // The metrics' `service` dimension: one series per table, so reapers of two tables differ.
         POWERTOOLS_SERVICE_NAME: this.metricsService,
-        NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: BUNDLING,
     });
 
     this.deadLetterQueue =
@@ -230,12 +215,15 @@ export class LeaseReaper extends Construct {
 }
 
 /**
- * The reaper handler's source: `lambda/reaper.ts` beside `lib/` in the repository, or the
- * compiled `lambda/reaper.js` beside `dist/lib/` in the published package.
+ * The folder of the pre-bundled handler (`index.mjs`): `dist/assets/reaper/` beside the compiled
+ * constructs in the published package, or in this repository's `dist/` when run from source
+ * (`npm run build` or `npx tsx scripts/bundle-reaper.ts` makes it).
  */
-function reaperEntry(): string {
-  const candidates = ['../../lambda/reaper.ts', '../../lambda/reaper.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const entry = candidates.find((candidate) => existsSync(candidate));
-  if (entry === undefined) throw new LeaseholdError(`The reaper handler is missing: none of ${candidates.join(', ')} exists.`);
-  return entry;
+function reaperBundle(): string {
+  const candidates = ['../../assets/reaper', '../../dist/assets/reaper'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const found = candidates.find((candidate) => existsSync(join(candidate, 'index.mjs')));
+  if (found === undefined) {
+    throw new LeaseholdError(`The reaper's bundled handler is missing: no index.mjs in ${candidates.join(' or ')}. Run \`npm run build\`.`);
+  }
+  return found;
 }

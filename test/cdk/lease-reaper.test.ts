@@ -42,7 +42,6 @@ describe('LeaseReaper', () => {
           LEASEHOLD_SKEW_MS: '1000',
           POWERTOOLS_METRICS_NAMESPACE: 'Leasehold',
           POWERTOOLS_SERVICE_NAME: tableRef,
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });

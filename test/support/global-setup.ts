@@ -5,6 +5,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startDynalite, startDynamoDBLocal, type LocalDynamoDB } from '../../dev/local-dynamodb.js';
+import { bundleReaper } from '../../scripts/bundle-reaper.js';
 
 type BackendName = 'dynamodb-local' | 'dynalite' | 'endpoint';
 
@@ -20,6 +21,8 @@ const starters: Record<string, () => Promise<LocalDynamoDB>> = {
 };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The reaper construct deploys the bundled handler: build it from the source under test.
+  await bundleReaper();
   const endpoint = process.env.LEASEHOLD_TEST_ENDPOINT;
   if (endpoint) {
     project.provide('leaseholdBackends', [{ name: 'endpoint', endpoint }]);
