@@ -19,6 +19,7 @@ import { benchFailover } from './failover.js';
 import { benchCost } from './cost.js';
 import { benchReaper } from './reaper.js';
 import { benchContention } from './contention.js';
+import { benchImportTime } from './import-time.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' } } });
 const quick = values.quick === true;
@@ -42,6 +43,8 @@ try {
   const [smallerTable, reaper] = await benchReaper({ endpoint, sizes: quick ? [2_000, 10_000] : [10_000, 100_000], expired: quick ? 100 : 1_000, log });
   console.log('contention...');
   const contention = await benchContention({ endpoint, contenders: 50, leaseMs, skewMs });
+  console.log('import time of a bundled singleton handler...');
+  const importTime = await benchImportTime({ runs: quick ? 7 : 15 });
 
   const cheapestPeer = Math.min(...Object.entries(cost.costPerLeaderHourUsd).filter(([name]) => name !== 'leasehold').map(([, usd]) => usd));
   const results = {
@@ -60,12 +63,14 @@ try {
     failoverBoundMs: cost.failoverBoundMs,
     reaper: { ...reaper!, smallerTable: smallerTable! },
     contention,
+    importTime,
     targets: {
       acquireReleaseRatio: { target: 1.1, actual: acquireRelease.ratio },
       failoverRatioP99: { target: 1.15, actual: failover.ratioP99 },
       costVsCheapestPeer: { target: 0.5, actual: cost.costPerLeaderHourUsd.leasehold! / cheapestPeer },
       followers4To50: { target: 1.5, actual: cost.followersRatio.leasehold! },
       reaperRequestsTableGrowth: { target: 1, actual: reaper!.requests / smallerTable!.requests },
+      singletonImportRatio: { target: 1.1, actual: importTime.ratio },
     },
   };
   mkdirSync(dirname(out), { recursive: true });
@@ -98,6 +103,10 @@ try {
     [`contention: ${contention.contenders} contenders`]: {
       leasehold: `first leader ${fixed(contention.timeToFirstLeaderMs, 0)} ms · ${fixed(contention.requestsPerSecondFirst, 1)} req/s, then ${fixed(contention.requestsPerSecondSettled, 1)} · ${contention.elections} election(s)`,
       baseline: `${fixed(contention.rawTwoRoundTripsMs, 0)} ms (2 raw round trips, 50 fresh clients)`,
+    },
+    [`import of a bundled handler, median / p90 ms (${importTime.runs} runs)`]: {
+      leasehold: `${fixed(importTime.singleton.medianMs, 1)} / ${fixed(importTime.singleton.p90Ms, 1)} (singleton, ${fixed(importTime.singleton.bytes / 1024, 1)} KiB)`,
+      baseline: `${fixed(importTime.baseline.medianMs, 1)} / ${fixed(importTime.baseline.p90Ms, 1)} (lib-dynamodb alone)`,
     },
   });
   console.log('targets:');
