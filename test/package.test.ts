@@ -82,6 +82,16 @@ describe('the packed package', () => {
     expect(undeclared).toEqual([]);
   });
 
+  // Optional peers (EventBridge for the reaper's events, the CDK for leasehold/cdk) must not be
+  // loaded by `import 'leasehold'`: an app without them would fail to start, and an unbundled
+  // Lambda would pay for loading them.
+  it('loads no optional peer when the root is imported', () => {
+    const root = files.filter((path) => path.startsWith('dist/lib/') && !path.startsWith('dist/lib/cdk/') && path.endsWith('.js'));
+    for (const path of root) {
+      expect(readFileSync(path, 'utf8'), path).not.toMatch(/from ['"](@aws-sdk\/client-eventbridge|aws-cdk-lib|constructs)/);
+    }
+  });
+
   it('has source maps that carry their sources, since the .ts files are not in the package', () => {
     const listing = execFileSync('tar', ['-xzOf', tarball, 'package/dist/lib/core/lease.js.map'], { encoding: 'utf8' });
     const map = JSON.parse(listing) as { sources: string[]; sourcesContent?: string[] };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { backoffMs } from '../core/backoff.js';
 import { sleep, systemClock, type Clock } from '../core/clock.js';
 
@@ -26,12 +26,16 @@ export interface LeaseEventPublisher {
   publish(events: readonly LeaseExpiredDetail[]): Promise<{ failed: number }>;
 }
 
+type PutEventsCommandClass = typeof import('@aws-sdk/client-eventbridge').PutEventsCommand;
+
 /** PutEvents takes at most this many entries per call. */
 const BATCH = 10;
 
 /**
  * Publishes `Lease Expired` events to an EventBridge bus in batches of ten, resending only the
- * entries EventBridge reports as failed, up to `attempts` times in all.
+ * entries EventBridge reports as failed, up to `attempts` times in all. The EventBridge client
+ * package is loaded at the first publish, not when `leasehold` is imported: it is an optional
+ * peer, and an unbundled Lambda that never publishes should not pay for loading it.
  */
 export function eventBridgePublisher(options: {
   client: EventBridgeClient;
@@ -50,7 +54,7 @@ export function eventBridgePublisher(options: {
     Detail: JSON.stringify(detail),
     ...(options.eventBusName && { EventBusName: options.eventBusName }),
   });
-  const sendBatch = async (entries: PutEventsRequestEntry[]): Promise<number> => {
+  const sendBatch = async (PutEventsCommand: PutEventsCommandClass, entries: PutEventsRequestEntry[]): Promise<number> => {
     let pending = entries;
     for (let attempt = 1; pending.length > 0 && attempt <= attempts; attempt++) {
       try {
@@ -66,9 +70,10 @@ export function eventBridgePublisher(options: {
   };
   return {
     async publish(events) {
+      const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
       const batches: PutEventsRequestEntry[][] = [];
       for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH).map(entry));
-      const failed = await Promise.all(batches.map(sendBatch));
+      const failed = await Promise.all(batches.map((batch) => sendBatch(PutEventsCommand, batch)));
       return { failed: failed.reduce((a, b) => a + b, 0) };
     },
   };
