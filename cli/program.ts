@@ -6,8 +6,8 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Command, Option } from 'commander';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   createLeaseTable,
   eventBridgePublisher,
@@ -216,7 +216,7 @@ export function buildProgram(io: Io): Command {
       const publisher = flags.eventBus
         ? eventBridgePublisher({
             // --endpoint is DynamoDB's; EventBridge takes the SDK's own (AWS_ENDPOINT_URL_EVENTBRIDGE).
-            client: new EventBridgeClient({ ...(options.region && { region: options.region }) }),
+            client: await eventBridgeClient(options.region),
             ...(flags.eventBus !== 'default' && { eventBusName: flags.eventBus }),
           })
         : undefined;
@@ -230,6 +230,21 @@ export function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+/**
+ * Loaded only for `reap --event-bus`: @aws-sdk/client-eventbridge is an optional peer of the
+ * package, so every other command must run without it.
+ */
+async function eventBridgeClient(region: string | undefined): Promise<EventBridgeClient> {
+  try {
+    const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+    return new EventBridgeClient({ ...(region && { region }) });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !message?.includes("'@aws-sdk/client-eventbridge'")) throw error;
+    throw new InvalidArgumentError('--event-bus', 'needs @aws-sdk/client-eventbridge: npm install @aws-sdk/client-eventbridge');
+  }
 }
 
 /** `undefined` when busy, whether or not it waited: both are the same outcome to a CLI user. */
