@@ -8,7 +8,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseClient } from '../lib/index.js';
+import { localClientConfig } from '../dev/local-dynamodb.js';
+import { referenceBackend } from './support/backends.js';
 
 interface PackResult {
   filename: string;
@@ -152,4 +156,40 @@ describe('the packed package', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  // The first example a user copies, run as written (its `doWork` stubbed) against DynamoDB Local
+  // through the built package: `new DynamoDBClient({})` finds the endpoint in the environment.
+  it.skipIf(referenceBackend().name === 'endpoint')("runs the README's Locks example against DynamoDB Local", async () => {
+    const [locks] = [...readFileSync('README.md', 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    expect(locks).toContain("leases.tryAcquire('nightly-report'");
+    const { endpoint } = referenceBackend();
+    mkdirSync('.leasehold', { recursive: true });
+    const dir = mkdtempSync(join('.leasehold', 'readme-run-'));
+    try {
+      const doWork = 'const doWork = async (_: { fencingToken: number; signal: AbortSignal }) => {};\n';
+      writeFileSync(join(dir, 'locks.ts'), doWork + locks);
+      // The local servers' fake key pair and Region (localClientConfig's), from the environment.
+      const { region, credentials } = localClientConfig(endpoint) as { region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+      const env = {
+        ...process.env,
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      };
+      const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', join(dir, 'locks.ts')], { encoding: 'utf8', env });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Two acquisitions of the name, both released: the example leaves nothing held.
+    const client = new DynamoDBClient(localClientConfig(endpoint));
+    try {
+      const stored = await new LeaseClient({ tableName: 'leasehold', client }).describe('nightly-report');
+      expect(stored).toMatchObject({ state: 'released', fencingToken: 2 });
+    } finally {
+      client.destroy();
+    }
+  }, 60_000);
 });
