@@ -44,7 +44,12 @@ const PROPS = ['table', 'reaper', 'leasesReapedThreshold', 'leaderlessThreshold'
  * election.grantAcquire(workerFunction, { names: ['billing-*'] });
  */
 export class LeaderElection extends Construct {
+  /**
+   * The lease table: pass its `tableName` to the code that takes leases, and let that code in
+   * with {@link grantAcquire}.
+   */
   readonly leaseTable: LeaseTable;
+  /** The table's reaper: its function, schedule, dead-letter queue, and metrics for your own alarms. */
   readonly reaper: LeaseReaper;
   /** In alarm when the reaper failed in at least 3 of the last 5 minutes. */
   readonly reaperErrorsAlarm: cloudwatch.Alarm;

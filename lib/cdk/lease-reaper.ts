@@ -86,10 +86,15 @@ const MAX_TICK_AGE = Duration.minutes(5);
  * file, the AWS SDK inside), so `cdk synth` needs neither esbuild nor Docker.
  */
 export class LeaseReaper extends Construct {
+  /** The reaper function (Node.js 22, arm64), run by {@link rule}. */
   readonly function: lambda.IFunction;
+  /** The EventBridge rule that runs the function on the `schedule`. */
   readonly rule: events.Rule;
+  /** Where schedule ticks EventBridge could not deliver to the function go: the given queue or a new one. */
   readonly deadLetterQueue: sqs.IQueue;
+  /** The function's log group, kept for `logRetention`. */
   readonly logGroup: logs.ILogGroup;
+  /** The bus `Lease Expired` events go to: the given one, or the account's default bus. */
   readonly eventBus: events.IEventBus;
   /** The `service` dimension of the reaper's metrics: the table's name. */
   private readonly metricsService: string;

@@ -96,7 +96,9 @@ const PROPS = [
 export class LeaseTable extends Construct {
   /** The table. For a multi-Region table, the replica in this stack's Region. */
   readonly table: dynamodb.ITable;
+  /** The table's name, for the clients' `tableName` (e.g. as `LEASEHOLD_TABLE_NAME`). */
   readonly tableName: string;
+  /** The table's ARN. For a multi-Region table, the replica in this stack's Region. */
   readonly tableArn: string;
   /** ARN of the sparse reaper index (`<tableArn>/index/<name>`). */
   readonly reaperIndexArn: string;

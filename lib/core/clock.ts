@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 /** A scheduled callback that can be cancelled. */
 export interface TimerHandle {
+  /** Keeps the callback from running. Does nothing once it has run or been cancelled. */
   cancel(): void;
 }
 

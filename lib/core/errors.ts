@@ -8,7 +8,9 @@
 
 /** What is known of a lease's stored holder when an operation fails because of it. */
 export interface HolderSnapshot {
+  /** The holder the store shows (the last one, if the lease was released or marked expired). */
   readonly holderId: string;
+  /** The token the store shows: higher than the caller's once someone else has acquired since. */
   readonly fencingToken: number;
   /** Wall-clock epoch ms the holder wrote as its expiry. */
   readonly expiresAt: number;
@@ -16,6 +18,10 @@ export interface HolderSnapshot {
 
 /** Base class of every error leasehold throws. */
 export class LeaseholdError extends Error {
+  /**
+   * The class's name (each subclass sets its own), kept in logs and serialized errors. Compare it
+   * where `instanceof` cannot work, e.g. against an error from another copy of leasehold.
+   */
   override readonly name: string = 'LeaseholdError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -24,6 +30,7 @@ export class LeaseholdError extends Error {
 
 /** An argument or option is invalid. Nothing was sent to DynamoDB. */
 export class InvalidArgumentError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'InvalidArgumentError';
   /** The option or argument at fault, e.g. `leaseMs`. */
   readonly argument: string;
@@ -35,10 +42,16 @@ export class InvalidArgumentError extends LeaseholdError {
 
 /** The lease is held by someone else and did not become free within the wait allowed. */
 export class LeaseUnavailableError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'LeaseUnavailableError';
+  /** The lease that could not be acquired. */
   readonly leaseName: string;
   /** The holder last seen, when one was seen. */
   readonly holder: HolderSnapshot | undefined;
+  /**
+   * How long the caller waited, on its monotonic clock; 0 from a `singleton` with
+   * `onBusy: 'throw'`, which does not wait.
+   */
   readonly waitedMs: number;
   constructor(leaseName: string, holder: HolderSnapshot | undefined, waitedMs: number) {
     const who = holder
@@ -70,10 +83,16 @@ export type LeaseLossReason =
 
 /** The caller no longer holds the lease (or can no longer prove it does). Stop acting on it. */
 export class LeaseLostError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'LeaseLostError';
+  /** The lease that was lost. */
   readonly leaseName: string;
   /** The fencing token the caller held. */
   readonly fencingToken: number;
+  /**
+   * Why: the holder gave it up (`released`, `abandoned`), or can no longer prove it holds it
+   * (`expired`, `taken`).
+   */
   readonly reason: LeaseLossReason;
   /** What the store held when the loss was detected there, if it was. */
   readonly current: HolderSnapshot | undefined;
@@ -102,8 +121,11 @@ export class LeaseLostError extends LeaseholdError {
 
 /** A fenced write was refused because the writer no longer holds its lease. Nothing was written. */
 export class FencedWriteRejectedError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'FencedWriteRejectedError';
+  /** The lease the write was fenced by. */
   readonly leaseName: string;
+  /** The fencing token the writer held: the lease is no longer held with it. */
   readonly fencingToken: number;
   constructor(leaseName: string, fencingToken: number, options?: { cause?: unknown }) {
     super(
@@ -118,7 +140,9 @@ export class FencedWriteRejectedError extends LeaseholdError {
 
 /** The lease table does not exist (or the credentials cannot see it). */
 export class TableNotFoundError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'TableNotFoundError';
+  /** The table name as configured: check it, and the client's region and endpoint. */
   readonly tableName: string;
   constructor(tableName: string, options?: { cause?: unknown }) {
     super(
@@ -132,7 +156,9 @@ export class TableNotFoundError extends LeaseholdError {
 
 /** The table exists but its key schema is not the lease table's. */
 export class TableSchemaMismatchError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'TableSchemaMismatchError';
+  /** The table that is not a lease table; the message says what is wrong with it. */
   readonly tableName: string;
   constructor(tableName: string, detail: string, options?: { cause?: unknown }) {
     super(
@@ -150,7 +176,12 @@ export class TableSchemaMismatchError extends LeaseholdError {
  * may still have landed; leasehold has already tried to reconcile and, where it could, to undo it.
  */
 export class LeaseStoreError extends LeaseholdError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name: string = 'LeaseStoreError';
+  /**
+   * The lease the failed request was for; `undefined` for requests on the whole table (creating
+   * or verifying it, listing leases, the reaper's index queries).
+   */
   readonly leaseName: string | undefined;
   /** The failed write may have landed. */
   readonly outcomeUnknown: boolean;
@@ -176,6 +207,7 @@ export class LeaseStoreError extends LeaseholdError {
  * Distinct from {@link FencedWriteRejectedError}: the lease was not found lost, only busy.
  */
 export class TransactionConflictError extends LeaseStoreError {
+  /** See {@link LeaseholdError.name}. */
   override readonly name = 'TransactionConflictError';
   constructor(message: string, leaseName: string | undefined, outcomeUnknown: boolean, options?: { cause?: unknown }) {
     super(message, leaseName, outcomeUnknown, { ...options, retryable: true });

@@ -41,8 +41,11 @@ export interface FencedWriteOptions {
 
 /** A condition for a resource that keeps the highest fencing token it has accepted. */
 export interface FencingCondition {
+  /** The write's condition. It contains an `OR`: put it in parentheses before adding your own with `AND`. */
   readonly ConditionExpression: string;
+  /** `#fence`, the attribute that remembers the token: merge into the write's own names. */
   readonly ExpressionAttributeNames: Record<string, string>;
+  /** `:fence`, the writer's fencing token: merge into the write's own values. */
   readonly ExpressionAttributeValues: Record<string, number>;
   /** Add this to the update's `SET` clause so the resource remembers the token. */
   readonly setClause: string;

@@ -82,15 +82,18 @@ export interface WaitingAcquireOptions extends AcquireOptions {
 
 /** A lease as stored, judged by this client's clocks. */
 export interface LeaseDescription {
+  /** The lease name: the item's partition key. */
   readonly name: string;
   /** The holder, or the last holder once released or expired. */
   readonly holderId: string;
+  /** The token of the latest acquisition; kept through release and expiry, so the next one continues from it. */
   readonly fencingToken: number;
   /**
    * `held`, `released` or `expired`. A lease still marked held whose `expiresAt + skewMs` has
    * passed on this client's wall clock is reported `expired` before the reaper marks it.
    */
   readonly state: 'held' | 'released' | 'expired';
+  /** The lease duration the holder asked for at its acquisition or latest renewal, in ms. */
   readonly leaseMs: number;
   /** Wall-clock expiry the holder wrote, epoch ms. */
   readonly expiresAt: number;
@@ -100,6 +103,7 @@ export interface LeaseDescription {
   readonly updatedAt: number;
   /** Changes on every write; an unchanged revision means no renewal happened. */
   readonly revision: string;
+  /** The holder's (or last holder's) payload, from its acquisition or a renewal; `undefined` if it gave none. */
   readonly data: Record<string, unknown> | undefined;
   /** Followers registered as standbys (see `LeaderElector`). */
   readonly standbys: readonly StandbySlot[];
@@ -133,8 +137,11 @@ const WAIT_OPTIONS = [...ACQUIRE_OPTIONS, 'waitMs', 'pollMs', 'signal'] as const
 export class LeaseClient {
   /** Who this client acquires as. */
   readonly holderId: string;
+  /** The lease table this client reads and writes. */
   readonly tableName: string;
+  /** The wall-clock skew allowance, in ms: a contender may take a held lease once past `expiresAt + skewMs`. */
   readonly skewMs: number;
+  /** How far apart clocks may drift, as a rate (see {@link LeaseClientOptions.driftRatio}). */
   readonly driftRatio: number;
   /** How many ms before the drift-adjusted deadline its holders stop trusting a lease. */
   readonly guardMs: number;
@@ -230,7 +237,12 @@ export class LeaseClient {
   async peek(
     name: string,
     options: { consistent?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<{ lease: LeaseDescription | undefined; takeableInMs: number }> {
+  ): Promise<{
+    /** The lease as read (possibly stale unless `consistent`); `undefined` if it was never acquired. */
+    lease: LeaseDescription | undefined;
+    /** Ms until this client could first take it, by either expiry path; 0 when it can try now. */
+    takeableInMs: number;
+  }> {
     checkLeaseName(name);
     rejectUnknownKeys('options', options, ['consistent', 'timeoutMs', 'signal']);
     if (options.timeoutMs !== undefined) checkDurationMs('options.timeoutMs', options.timeoutMs, { min: MIN_REQUEST_MS });

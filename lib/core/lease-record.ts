@@ -23,7 +23,9 @@ export interface LeaseRecord {
 
 /** A follower registered in a standby slot of a lease, until a wall-clock time. */
 export interface StandbySlot {
+  /** The slot's number, 0 to `MAX_STANDBY_SLOTS - 1`: it is stored as the attribute `standby<slot>`. */
   readonly slot: number;
+  /** The follower's holder id (its `LeaseClient.holderId`). */
   readonly holderId: string;
   /** Wall-clock epoch ms. */
   readonly until: number;

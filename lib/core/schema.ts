@@ -41,6 +41,7 @@ export const LeaseAttribute = {
  * so it never restarts anyone's observed-unchanged wait.
  */
 export const MAX_STANDBY_SLOTS = 8;
+/** The lease item's attribute that holds standby slot `slot`: `standby0`, `standby1`, ... */
 export const standbySlotAttribute = (slot: number): string => `standby${slot}`;
 
 /** The states a stored lease item can be in. */
@@ -50,7 +51,9 @@ export type StoredLeaseState = 'held' | 'released' | 'expired';
 export const ReaperIndex = {
   /** Index name (DynamoDB Local wants at least 3 characters). */
   name: 'leasehold-expiry',
+  /** The lease's shard, `reapShardOf(name)`: present only while it is held, which keeps the index sparse. */
   partitionKey: LeaseAttribute.reapShard,
+  /** The holder's `expiresAt` (epoch ms): one range Query per shard finds every lease expired before a cutoff. */
   sortKey: LeaseAttribute.expiresAt,
   /**
    * Held leases spread over this many index partitions so one never runs hot. Fixed: changing

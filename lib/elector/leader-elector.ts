@@ -23,6 +23,7 @@ export interface Leadership {
    * released, so writes fenced by it (`fencedWrite`) still land while a resign drains.
    */
   readonly lease: Lease;
+  /** The lease's fencing token, for this whole leadership: pass it to every resource `lead` changes. */
   readonly fencingToken: number;
   /**
    * Aborts when this leadership ends: at once on `resign()` or `close()` (while the lease is
@@ -35,7 +36,9 @@ export interface Leadership {
 
 /** Who leads, as last seen. */
 export interface LeaderInfo {
+  /** The leader's holder id (its `LeaseClient.holderId`). */
   readonly holderId: string;
+  /** The leader's fencing token: a new leadership has a larger one, even with the same holder. */
   readonly fencingToken: number;
   /** Whether the leader is this elector. */
   readonly isSelf: boolean;
@@ -50,7 +53,14 @@ export interface LeaderElectorEvents {
    * `resign()` or `close()` that is when the lease is released (after the drain), not when the
    * leadership's signal aborts.
    */
-  deposed: [{ fencingToken: number; reason: LeaseLossReason }];
+  deposed: [
+    {
+      /** The fencing token of the leadership that ended. */
+      fencingToken: number;
+      /** `released` after `resign()`, `close()` or a `lead` that threw; otherwise how the lease was lost. */
+      reason: LeaseLossReason;
+    },
+  ];
   /** The leader changed as this node sees it (`undefined`: nobody leads). */
   leader: [LeaderInfo | undefined];
   /**
@@ -71,12 +81,19 @@ const MAX_SIT_OUT_WINDOWS = 4;
  *   await elector.run(async ({ fencingToken, signal }) => { ... until signal aborts ... });
  */
 export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
+  /** The lease name this elector campaigns for. */
   readonly name: string;
+  /** The lease duration of each acquisition and renewal (see {@link LeaderElectorOptions.leaseMs}). */
   readonly leaseMs: number;
+  /** How often the leader renews (see {@link LeaderElectorOptions.renewEveryMs}). */
   readonly renewEveryMs: number;
+  /** The sit-out after losing the lease involuntarily (see {@link LeaderElectorOptions.lockDelayMs}). */
   readonly lockDelayMs: number;
+  /** The longest a close-watching follower sleeps between looks (see {@link LeaderElectorOptions.followerWakeMs}). */
   readonly followerWakeMs: number;
+  /** How many followers watch the lease closely (see {@link LeaderElectorOptions.standbys}). */
   readonly standbys: number;
+  /** How often a follower that is not a standby looks (see {@link LeaderElectorOptions.idleWakeMs}). */
   readonly idleWakeMs: number;
   private readonly leases: LeaseClient;
   private readonly data: Record<string, unknown> | undefined;

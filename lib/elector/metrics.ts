@@ -27,7 +27,9 @@ export type ElectionDuration =
 
 /** Receives an elector's metrics. Implementations must not throw or block. */
 export interface ElectionMetrics {
+  /** Adds `value` to a counter; the elector leaves it out, meaning 1. */
   count(metric: ElectionCounter, value?: number): void;
+  /** Records one duration, in ms. */
   duration(metric: ElectionDuration, ms: number): void;
 }
 

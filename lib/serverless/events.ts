@@ -10,20 +10,34 @@ import { sleep, systemClock, type Clock } from '../core/clock.js';
 
 /** `detail` of a `Lease Expired` event. */
 export interface LeaseExpiredDetail {
+  /** The lease name. */
   readonly name: string;
   /** The holder that let the lease lapse. */
   readonly holderId: string;
+  /** The token of the holding that lapsed; the next acquisition gets a larger one. */
   readonly fencingToken: number;
   /** Wall-clock epoch ms its holder had written as the expiry. */
   readonly expiredAt: number;
 }
 
+/** The `source` of every event leasehold publishes, for EventBridge rules to match. */
 export const LEASE_EVENT_SOURCE = 'leasehold';
+/**
+ * The `detail-type` of the event published for each lease the reaper marks expired; its `detail`
+ * is a {@link LeaseExpiredDetail}.
+ */
 export const LEASE_EXPIRED = 'Lease Expired';
 
 /** Sends lease events somewhere. Resolves with how many could not be delivered. */
 export interface LeaseEventPublisher {
-  publish(events: readonly LeaseExpiredDetail[]): Promise<{ failed: number }>;
+  /**
+   * Sends one `Lease Expired` event per entry. Count failures rather than throw: a rejection fails
+   * the reaper run, and leases it has already marked are not announced again.
+   */
+  publish(events: readonly LeaseExpiredDetail[]): Promise<{
+    /** How many of `events` were not delivered; the reaper reports them as `eventsFailed`. */
+    failed: number;
+  }>;
 }
 
 type PutEventsCommandClass = typeof import('@aws-sdk/client-eventbridge').PutEventsCommand;

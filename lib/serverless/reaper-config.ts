@@ -2,9 +2,11 @@ import { InvalidArgumentError } from '../core/errors.js';
 
 /** The reaper Lambda's configuration, set by the `LeaseReaper` construct as environment variables. */
 export interface ReaperConfig {
+  /** From `LEASEHOLD_TABLE_NAME`, which must be set. */
   readonly tableName: string;
   /** `undefined`: the account's default bus. */
   readonly eventBusName: string | undefined;
+  /** From `LEASEHOLD_SKEW_MS`, a whole number of ms. @default 1000 */
   readonly skewMs: number;
 }
 

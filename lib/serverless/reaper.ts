@@ -20,7 +20,9 @@ import type { LeaseEventPublisher, LeaseExpiredDetail } from './events.js';
 
 /** Options of {@link reapExpiredLeases}. */
 export interface ReapOptions {
+  /** The DynamoDB client to send requests with (its region, endpoint and credentials). */
   readonly client: DynamoDBClient;
+  /** The lease table, with its reaper index. */
   readonly tableName: string;
   /**
    * Only leases past `expiresAt + skewMs` on this clock are reaped. It decides when a lease is

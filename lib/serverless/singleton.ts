@@ -19,10 +19,17 @@ import { LeaseClient } from '../core/lease-client.js';
 import { checkData, checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
 
 /** What to do when another invocation holds the lease. */
-export type OnBusy = 'skip' | 'throw' | { readonly waitMs: number };
+export type OnBusy =
+  | 'skip'
+  | 'throw'
+  | {
+      /** How long to wait for the lease, in ms, before throwing {@link LeaseUnavailableError}. */
+      readonly waitMs: number;
+    };
 
 /** Options of {@link singleton}. */
 export interface SingletonOptions<TEvent = unknown> {
+  /** The lease client to acquire with (its table, holder id, clock and skew allowance). */
   readonly leases: LeaseClient;
   /** The lease name, or how to compute it from the event (one singleton per tenant, say). */
   readonly name: string | ((event: TEvent, context: Context) => string);
@@ -52,7 +59,13 @@ export interface SingletonOptions<TEvent = unknown> {
 }
 
 /** The Lambda context inside a singleton handler: `context.lease` is the held lease. */
-export type SingletonContext = Context & { lease: Lease };
+export type SingletonContext = Context & {
+  /**
+   * The lease held for this invocation: pass its `fencingToken` to what the handler changes,
+   * watch its `signal`, and `renew()` it at checkpoints of a long job.
+   */
+  lease: Lease;
+};
 
 const OPTIONS = ['leases', 'name', 'onBusy', 'skipValue', 'marginMs', 'timeoutEarlyMs', 'data'] as const;
 const DEFAULTS = { onBusy: 'skip', marginMs: 1_000, timeoutEarlyMs: 5 } as const;
