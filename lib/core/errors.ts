@@ -154,7 +154,7 @@ export class TableNotFoundError extends LeaseholdError {
   }
 }
 
-/** The table exists but its key schema is not the lease table's. */
+/** The table exists but is not a lease table: its key schema differs, or it lacks the reaper index. */
 export class TableSchemaMismatchError extends LeaseholdError {
   /** See {@link LeaseholdError.name}. */
   override readonly name = 'TableSchemaMismatchError';
@@ -203,7 +203,9 @@ export class LeaseStoreError extends LeaseholdError {
 /**
  * DynamoDB refused a write because a transaction on the same item was in progress
  * (`TransactionConflictException`), or cancelled a transaction that met another write on one of
- * its items (reason `TransactionConflict`). Nothing was written; sending it again may succeed.
+ * its items (reason `TransactionConflict`). The send that met the conflict wrote nothing, and sending
+ * it again may succeed; if the SDK had sent it more than once, an earlier send may have landed, and
+ * `outcomeUnknown` says so.
  * Distinct from {@link FencedWriteRejectedError}: the lease was not found lost, only busy.
  */
 export class TransactionConflictError extends LeaseStoreError {

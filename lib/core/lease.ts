@@ -130,7 +130,10 @@ export class Lease implements AsyncDisposable {
     return this.deadline;
   }
 
-  /** Whether this holder may still act on the lease: held, and its monotonic deadline not passed. */
+  /**
+   * Whether this holder may still act on the lease: held, and neither its monotonic deadline nor
+   * the same bound on the wall clock passed.
+   */
   get isHeld(): boolean {
     this.checkDeadline();
     return this.status === 'held';

@@ -147,7 +147,10 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    * it still leads, the node resigns, reports the error, and sits out the next election: one
    * resign window (1.5 × `followerWakeMs`), doubling with each such failure in a row up to four
    * windows, so a healthy follower takes over and a callback that fails at once is not re-elected
-   * in a tight loop.
+   * in a tight loop. A `lead` that returns while it still leads does not give up the lease: the
+   * node stays leader, renewing, until {@link resign}, {@link close} or the lease is lost, as an
+   * etcd election does; to hand over when its work is done, call `resign()` from it without
+   * awaiting (or with `drainMs: 0`).
    */
   async run(lead: (leadership: Leadership) => Promise<void>): Promise<void> {
     if (this.running) throw new LeaseholdError(`LeaderElector for "${this.name}" is already running`);
