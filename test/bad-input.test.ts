@@ -4,7 +4,7 @@
  */
 import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, InvalidArgumentError, LeaseClient, reapExpiredLeases, verifyLeaseTable, type Lease } from '../lib/index.js';
+import { createLeaseTable, fencingCondition, InvalidArgumentError, LeaseClient, reapExpiredLeases, verifyLeaseTable, type Lease } from '../lib/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
 const [backend] = backends();
@@ -28,7 +28,7 @@ describe('LeaseClient with bad input', () => {
   });
 
   const huge = { blob: 'x'.repeat(400 * 1024) };
-  const cases: [string, string, () => Promise<unknown>][] = [
+  const cases: [string, string, () => unknown][] = [
     ['an empty name', 'name', () => leases.tryAcquire('', { leaseMs: 1_000 })],
     ['a name over 255 bytes', 'name', () => leases.tryAcquire('é'.repeat(128), { leaseMs: 1_000 })],
     ['a name with a control character', 'name', () => leases.tryAcquire('a\nb', { leaseMs: 1_000 })],
@@ -49,6 +49,10 @@ describe('LeaseClient with bad input', () => {
     ['a renewal with a payload over the item limit', 'data', () => held.renew({ data: huge })],
     ['a renewal with an unknown option', 'options.lease', () => held.renew({ lease: 5 } as unknown as { leaseMs: number })],
     ['describe of an empty name', 'name', () => leases.describe('')],
+    ['a fencing condition with an unknown option', 'options.atribute', () => fencingCondition(1, { atribute: 'x' } as { attribute?: string })],
+    ['a fencing condition on an empty attribute name', 'options.attribute', () => fencingCondition(1, { attribute: '' })],
+    ['a fencing condition on an attribute that is not a string', 'options.attribute', () => fencingCondition(1, { attribute: 7 as unknown as string })],
+    ['a fencing condition with a zero token', 'fencingToken', () => fencingCondition(0)],
   ];
 
   it.each(cases)('rejects %s with InvalidArgumentError(%s)', async (_what, argument, call) => {

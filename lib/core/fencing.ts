@@ -64,6 +64,11 @@ export function fencingCondition(fencingToken: number, options: { attribute?: st
   if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
     throw new InvalidArgumentError('fencingToken', 'must be a positive integer');
   }
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+  rejectUnknownKeys('options', options, ['attribute']);
+  if (options.attribute !== undefined && (typeof options.attribute !== 'string' || options.attribute.length === 0)) {
+    throw new InvalidArgumentError('options.attribute', 'must be a non-empty attribute name');
+  }
   return {
     ConditionExpression: 'attribute_not_exists(#fence) OR #fence <= :fence',
     ExpressionAttributeNames: { '#fence': options.attribute ?? 'fencingToken' },
