@@ -29,6 +29,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../dev/local-dynamodb.js';
 import { referenceBackend, uniqueTableName } from './support/backends.js';
+import { STRICT_CONSUMER_OPTIONS } from './support/strict-consumer.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -140,14 +141,8 @@ console.log(JSON.stringify({ single: assembly.getStackByName('Single').template,
 
 const TSCONFIG = {
   compilerOptions: {
-    target: 'ES2022',
-    lib: ['ES2023', 'ESNext.Disposable'],
-    module: 'nodenext',
-    moduleResolution: 'nodenext',
-    strict: true,
-    skipLibCheck: false,
+    ...STRICT_CONSUMER_OPTIONS,
     outDir: 'out',
-    types: ['node'],
     // The repository's @types/node, so the app installs only what a user's would.
     typeRoots: [join(ROOT, 'node_modules', '@types')],
   },

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseClient } from '../lib/index.js';
 import { localClientConfig } from '../dev/local-dynamodb.js';
 import { referenceBackend } from './support/backends.js';
+import { STRICT_CONSUMER_OPTIONS } from './support/strict-consumer.js';
 
 interface PackResult {
   filename: string;
@@ -28,16 +29,7 @@ declare function nextJobUpdate(fencingToken: number): NonNullable<NonNullable<im
 `;
 
 const README_TSCONFIG = {
-  compilerOptions: {
-    target: 'ES2022',
-    lib: ['ES2023', 'ESNext.Disposable'],
-    module: 'nodenext',
-    moduleResolution: 'nodenext',
-    strict: true,
-    skipLibCheck: false,
-    noEmit: true,
-    types: ['node'],
-  },
+  compilerOptions: { ...STRICT_CONSUMER_OPTIONS, noEmit: true },
   include: ['*.ts'],
 };
 
