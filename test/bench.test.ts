@@ -4,10 +4,10 @@
  * (these machines are shared); counts are.
  */
 import { describe, expect, it } from 'vitest';
-import { benchReaper } from '../bench/reaper.js';
-import { benchFailover } from '../bench/failover.js';
-import { benchContention } from '../bench/contention.js';
-import { benchAcquireRelease } from '../bench/acquire-release.js';
+import { benchReaper } from '../harness/bench/reaper.js';
+import { benchFailover } from '../harness/bench/failover.js';
+import { benchContention } from '../harness/bench/contention.js';
+import { benchAcquireRelease } from '../harness/bench/acquire-release.js';
 import { referenceBackend } from './support/backends.js';
 
 const backend = referenceBackend();

@@ -7,10 +7,10 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable } from '../lib/index.js';
-import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
-import { seededRandom } from '../dev/random.js';
-import { appendIfNotStale, readLedger } from '../cluster/ledger.js';
-import { wallOffset } from '../chaos/plan.js';
+import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../lib/testing/faults.js';
+import { seededRandom } from '../harness/local/random.js';
+import { appendIfNotStale, readLedger } from '../harness/cluster/ledger.js';
+import { wallOffset } from '../harness/chaos/plan.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 
 describe('chaos building blocks', () => {

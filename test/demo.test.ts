@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../proof/check.js';
+import type { Verdict } from '../harness/proof/check.js';
 
 const run = promisify(execFile);
 
@@ -24,7 +24,7 @@ describe('the demo (npm start)', () => {
     const followerWakeMs = leaseMs / 2;
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'demo/main.ts', '--duration', '16s', '--fault-every', '3s', '--out', out],
+      ['--import', 'tsx', 'harness/demo/main.ts', '--duration', '16s', '--fault-every', '3s', '--out', out],
       { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 90_000 },
     ).catch((error: { code?: number; stdout?: string; stderr?: string }) => {
       throw new Error(`demo exited with ${error.code}\n${error.stdout}\n${error.stderr}`);

@@ -27,7 +27,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localClientConfig } from '../dev/local-dynamodb.js';
+import { localClientConfig } from '../lib/testing/local-dynamodb.js';
 import { referenceBackend, uniqueTableName } from './support/backends.js';
 import { STRICT_CONSUMER_OPTIONS } from './support/strict-consumer.js';
 

@@ -1,10 +1,10 @@
 /**
- * The import-time benchmark in miniature (`bench/import-time.ts`), so it cannot rot between runs:
+ * The import-time benchmark in miniature (`harness/bench/import-time.ts`), so it cannot rot between runs:
  * both handlers bundle and import, and what each bundle loads is checked. No timing is asserted
  * (these machines are shared); what the bundles are made of is.
  */
 import { describe, expect, it } from 'vitest';
-import { benchImportTime } from '../bench/import-time.js';
+import { benchImportTime } from '../harness/bench/import-time.js';
 
 describe('the import-time benchmark, in miniature', () => {
   it('bundles both handlers, imports each, and the singleton loads no EventBridge, Powertools, commander or CDK', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseClient } from '../lib/index.js';
-import { localClientConfig } from '../dev/local-dynamodb.js';
+import { localClientConfig } from '../lib/testing/local-dynamodb.js';
 import { referenceBackend } from './support/backends.js';
 import { STRICT_CONSUMER_OPTIONS } from './support/strict-consumer.js';
 

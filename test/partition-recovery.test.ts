@@ -4,7 +4,7 @@
  * is asserted (the cuts happened, nobody stuck, no safety violation); no timing.
  */
 import { describe, expect, it } from 'vitest';
-import { benchPartitionRecovery, SCOPES } from '../bench/partition-recovery.js';
+import { benchPartitionRecovery, SCOPES } from '../harness/bench/partition-recovery.js';
 import { referenceBackend } from './support/backends.js';
 
 const backend = referenceBackend();

@@ -3,9 +3,9 @@
  * claims to, or a green verdict means nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { check, checkLedger, spread } from '../proof/check.js';
-import type { HistoryEvent } from '../proof/history.js';
-import { timelineSvg } from '../proof/timeline.js';
+import { check, checkLedger, spread } from '../harness/proof/check.js';
+import type { HistoryEvent } from '../harness/proof/history.js';
+import { timelineSvg } from '../harness/proof/timeline.js';
 
 const healthy: HistoryEvent[] = [
   { t: 0, worker: 'w1', kind: 'elected', token: 1 },

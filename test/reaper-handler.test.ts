@@ -9,7 +9,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaseClient, ManualClock, readReaperConfig } from '../lib/index.js';
-import { startMoto, type LocalAws } from '../scripts/local-aws.js';
+import { startMoto, type LocalAws } from '../harness/local/local-aws.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 
 const scheduledEvent: ScheduledEvent = {

@@ -2,13 +2,13 @@
  * Requests that never get an answer: a connection a NAT or load balancer dropped in silence. The
  * SDK's DynamoDB client waits up to 5 minutes on one; leasehold gives every request a deadline,
  * so a holder, a follower and a fenced write each give up in time and go on, on a new connection.
- * The network is a real TCP proxy in front of the real server (`dev/tcp-proxy.ts`).
+ * The network is a real TCP proxy in front of the real server (`harness/local/tcp-proxy.ts`).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, fencedWrite, LeaderElector, LeaseClient, type Lease } from '../lib/index.js';
-import { startFaultProxy, type FaultProxy } from '../dev/tcp-proxy.js';
-import { localClientConfig } from '../dev/local-dynamodb.js';
+import { startFaultProxy, type FaultProxy } from '../harness/local/tcp-proxy.js';
+import { localClientConfig } from '../lib/testing/local-dynamodb.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 

@@ -5,8 +5,8 @@
  */
 import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { localClientConfig } from '../dev/local-dynamodb.js';
-import { startFaultProxy, type FaultProxy } from '../dev/tcp-proxy.js';
+import { localClientConfig } from '../lib/testing/local-dynamodb.js';
+import { startFaultProxy, type FaultProxy } from '../harness/local/tcp-proxy.js';
 import { createLeaseTable } from '../lib/index.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 

@@ -222,7 +222,7 @@ export class LeaseReaper extends Construct {
 /**
  * The folder of the pre-bundled handler (`index.mjs`): `dist/assets/reaper/` beside the compiled
  * constructs in the published package, or in this repository's `dist/` when run from source
- * (`npm run build` or `npx tsx scripts/bundle-reaper.ts` makes it).
+ * (`npm run build` or `npx tsx harness/local/bundle-reaper.ts` makes it).
  */
 function reaperBundle(): string {
   const candidates = ['../../assets/reaper', '../../dist/assets/reaper'].map((p) => fileURLToPath(new URL(p, import.meta.url)));

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReaperIndex } from '../../lib/core/schema.js';
-import { deployExample, destroyExample } from '../../scripts/deploy-local.js';
-import { describeLocalAccount, startMoto, type LocalAws, type LocalDeployment } from '../../scripts/local-aws.js';
+import { deployExample, destroyExample } from '../../harness/local/deploy-local.js';
+import { describeLocalAccount, startMoto, type LocalAws, type LocalDeployment } from '../../harness/local/local-aws.js';
 
 describe('cdk deploy of the example app to moto', () => {
   let aws: LocalAws;

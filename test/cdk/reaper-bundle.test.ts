@@ -18,8 +18,8 @@ import { LeaseReaper, REAPER_METRICS_NAMESPACE, ReaperMetric } from '../../lib/c
 import { ManualClock } from '../../lib/core/clock.js';
 import { LeaseClient } from '../../lib/core/lease-client.js';
 import { createLeaseTable } from '../../lib/core/table.js';
-import { REAPER_BUNDLE } from '../../scripts/bundle-reaper.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../scripts/local-aws.js';
+import { REAPER_BUNDLE } from '../../harness/local/bundle-reaper.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../harness/local/local-aws.js';
 import { backends, clientFor, uniqueTableName } from '../support/backends.js';
 
 /** One name on every backend: the bundle's environment is synthesized once. */

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LeaseClient } from '../../lib/index.js';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { localClientConfig } from '../../lib/testing/local-dynamodb.js';
 
 const [endpoint, tableName, name, holderId, logFile, runMs] = process.argv.slice(2) as [string, string, string, string, string, string];
 const now = () => performance.timeOrigin + performance.now();

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { localClientConfig } from '../../lib/testing/local-dynamodb.js';
 
 export interface BackendFeatures {
   /** `TransactWriteItems` (fenced writes). dynalite has none. */

@@ -6,8 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { LeaderElector, LeaseClient } from '../../lib/index.js';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
-import { startFaultProxy, type FaultProxy } from '../../dev/tcp-proxy.js';
+import { localClientConfig } from '../../lib/testing/local-dynamodb.js';
+import { startFaultProxy, type FaultProxy } from '../../harness/local/tcp-proxy.js';
 import { clientFor, type Backend } from './backends.js';
 import { emulateTransactionConflicts } from './faults.js';
 

@@ -5,8 +5,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ManualClock, type Clock } from '../../lib/index.js';
 
-export { cutOff, landThenThrottle, loseResponses, networkError } from '../../dev/faults.js';
-export { emulateTransactionConflicts } from '../../dev/transaction-conflicts.js';
+export { cutOff, landThenThrottle, loseResponses, networkError } from '../../lib/testing/faults.js';
+export { emulateTransactionConflicts } from '../../lib/testing/transaction-conflicts.js';
 
 /** Counts the HTTP requests a client sends, per DynamoDB operation (`UpdateItem`, `GetItem`, ...; SDK retries included). */
 export function countRequests(client: DynamoDBClient): { total(): number; of(operation: string): number; reset(): void } {

@@ -4,8 +4,8 @@
  * runs the suite against that endpoint alone (a real table, with real credentials).
  */
 import type { TestProject } from 'vitest/node';
-import { startDynalite, startDynamoDBLocal, type LocalDynamoDB } from '../../dev/local-dynamodb.js';
-import { bundleReaper } from '../../scripts/bundle-reaper.js';
+import { startDynalite, startDynamoDBLocal, type LocalDynamoDB } from '../../lib/testing/local-dynamodb.js';
+import { bundleReaper } from '../../harness/local/bundle-reaper.js';
 
 type BackendName = 'dynamodb-local' | 'dynalite' | 'endpoint';
 

@@ -24,10 +24,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createLeaseTable, LeaderElector, LeaseClient, type LeaderInfo } from '../lib/index.js';
-import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
-import { seededRandom } from '../dev/random.js';
-import { startFaultProxy } from '../dev/tcp-proxy.js';
+import { createLeaseTable, LeaderElector, LeaseClient, type LeaderInfo } from '../../lib/index.js';
+import { localClientConfig, startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
+import { seededRandom } from '../local/random.js';
+import { startFaultProxy } from '../local/tcp-proxy.js';
 import { percentile } from './measure.js';
 
 export const SCOPES = ['a follower', 'the leader', 'every worker'] as const;

@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { benchAcquireRelease } from './acquire-release.js';
 import { benchFailover } from './failover.js';
 import { benchCost } from './cost.js';
@@ -23,7 +23,7 @@ import { benchImportTime } from './import-time.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' } } });
 const quick = values.quick === true;
-const out = values.out ?? join('bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const out = values.out ?? join('harness', 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const leaseMs = 2_000;
 const skewMs = 200;
 const log = (line: string) => console.log(`  ${line}`);

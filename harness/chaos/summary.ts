@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NetworkFaultCounts } from '../dev/faults.js';
+import type { NetworkFaultCounts } from '../../lib/testing/faults.js';
 import { spread, type Verdict } from '../proof/check.js';
 import type { FaultKind } from './plan.js';
 

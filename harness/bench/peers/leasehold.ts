@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createLeaseTable, LeaderElector, LeaseClient } from '../../lib/index.js';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { createLeaseTable, LeaderElector, LeaseClient } from '../../../lib/index.js';
+import { localClientConfig } from '../../../lib/testing/local-dynamodb.js';
 import { countRequests } from '../measure.js';
 import type { Contender } from './contender.js';
 

@@ -7,7 +7,7 @@
  */
 import AWS from 'aws-sdk';
 import { FailOpen, type DocumentClientLike, type Lock } from 'dynamodb-lock-client';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { localClientConfig } from '../../../lib/testing/local-dynamodb.js';
 import { countRequest } from '../measure.js';
 import { createKeyedTable, type Contender } from './contender.js';
 

@@ -7,7 +7,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LedgerEntry } from '../proof/check.js';
-import { translateError } from '../lib/core/store-errors.js';
+import { translateError } from '../../lib/core/store-errors.js';
 
 /** Where the ledger lives: an item in the lease table, outside the lease names. */
 export interface LedgerLocation {

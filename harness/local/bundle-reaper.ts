@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Where the bundle goes; the construct looks for it beside its own compiled file (or here). */
 export const REAPER_BUNDLE = join(root, 'dist', 'assets', 'reaper', 'index.mjs');

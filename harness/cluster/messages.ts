@@ -1,4 +1,4 @@
-import type { NetworkFaultCounts, NetworkFaultSettings } from '../dev/faults.js';
+import type { NetworkFaultCounts, NetworkFaultSettings } from '../../lib/testing/faults.js';
 import type { HistoryEvent } from '../proof/history.js';
 
 /** Worker → controller, over the child-process IPC channel. */

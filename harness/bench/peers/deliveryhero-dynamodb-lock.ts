@@ -7,7 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocument } from '@aws-sdk/lib-dynamodb';
 import { dynamoDBLockClientFactory, type Lock } from '@deliveryhero/dynamodb-lock';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { localClientConfig } from '../../../lib/testing/local-dynamodb.js';
 import { countRequests } from '../measure.js';
 import { createKeyedTable, type Contender } from './contender.js';
 

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkFaultCounts, NetworkFaultSettings } from '../dev/faults.js';
+import type { NetworkFaultCounts, NetworkFaultSettings } from '../../lib/testing/faults.js';
 import { historyNow, historyWriter, type HistoryEvent } from '../proof/history.js';
 import type { ControllerMessage, WorkerConfig, WorkerMessage } from './messages.js';
 

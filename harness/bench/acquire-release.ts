@@ -13,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { createLeaseTable, LeaseClient } from '../lib/index.js';
-import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { createLeaseTable, LeaseClient } from '../../lib/index.js';
+import { localClientConfig, startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { percentile } from './measure.js';
 
 export interface AcquireReleaseResult {

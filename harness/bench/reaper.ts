@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { BatchWriteItemCommand, DynamoDBClient, type BatchWriteItemCommandOutput, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { createLeaseTable, reapExpiredLeases } from '../lib/index.js';
-import { LeaseAttribute as A, reapShardOf } from '../lib/core/schema.js';
-import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { createLeaseTable, reapExpiredLeases } from '../../lib/index.js';
+import { LeaseAttribute as A, reapShardOf } from '../../lib/core/schema.js';
+import { localClientConfig, startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { countRequests, emptyCounts } from './measure.js';
 
 export interface ReaperResult {

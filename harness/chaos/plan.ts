@@ -11,7 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster, WorkerState } from '../cluster/cluster.js';
-import { HEALTHY_NETWORK as HEALTHY, type NetworkFaultSettings } from '../dev/faults.js';
+import { HEALTHY_NETWORK as HEALTHY, type NetworkFaultSettings } from '../../lib/testing/faults.js';
 
 export const FAULT_KINDS = ['kill', 'stop', 'resign', 'throttle', 'drop', 'latency', 'flaky', 'clock', 'conflict', 'resent', 'partition'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

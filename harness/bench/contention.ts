@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { createLeaseTable, LeaderElector, LeaseClient } from '../lib/index.js';
-import { localClientConfig, startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { createLeaseTable, LeaderElector, LeaseClient } from '../../lib/index.js';
+import { localClientConfig, startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { countRequests, emptyCounts } from './measure.js';
 
 export interface ContentionResult {

@@ -5,7 +5,7 @@
  * @module
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { localClientConfig } from '../../dev/local-dynamodb.js';
+import { localClientConfig } from '../../../lib/testing/local-dynamodb.js';
 import type { RequestCounts } from '../measure.js';
 
 export interface ContenderOptions {

@@ -17,11 +17,11 @@ import {
   systemClock,
   type Clock,
   type Lease,
-} from '../lib/index.js';
-import { localClientConfig } from '../dev/local-dynamodb.js';
-import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../dev/faults.js';
-import { seededRandom } from '../dev/random.js';
-import { startFaultProxy } from '../dev/tcp-proxy.js';
+} from '../../lib/index.js';
+import { localClientConfig } from '../../lib/testing/local-dynamodb.js';
+import { HEALTHY_NETWORK, injectNetworkFaults, type NetworkFaultSettings } from '../../lib/testing/faults.js';
+import { seededRandom } from '../local/random.js';
+import { startFaultProxy } from '../local/tcp-proxy.js';
 import { historyNow, historyWriter, type HistoryEvent, type WriteOutcome } from '../proof/history.js';
 import { appendIfNotStale, ledgerAppend } from './ledger.js';
 import type { ControllerMessage, WorkerConfig, WorkerMessage } from './messages.js';

@@ -11,7 +11,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startEmbeddedDynamoDB } from '../dev/local-dynamodb.js';
+import { startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { costUsd, emptyCounts } from './measure.js';
 import { contenders as allContenders, type Contender } from './peers/index.js';
 

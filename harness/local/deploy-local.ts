@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LOCAL_DEPLOY_CONTEXT } from '../bin/example-stack.js';
+import { LOCAL_DEPLOY_CONTEXT } from '../../bin/example-stack.js';
 import {
   describeLocalAccount,
   LOCAL_ACCOUNT,

@@ -20,7 +20,7 @@ import { parseArgs, promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { percentile } from './measure.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One bundled handler: what it is made of and how long it takes to import. */
 export interface BundleImport {
