@@ -10,11 +10,9 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Command, Option } from 'commander';
 import {
   createLeaseTable,
-  eventBridgePublisher,
   InvalidArgumentError,
   LeaseClient,
   LeaseUnavailableError,
-  reapExpiredLeases,
   sleep,
   systemClock,
   verifyLeaseTable,
@@ -22,6 +20,7 @@ import {
   type LeaseDescription,
   type LeaseLostError,
 } from '../lib/index.js';
+import { eventBridgePublisher, reapExpiredLeases } from '../lib/serverless/index.js';
 import { parseDuration } from './duration.js';
 import { describeLine, describeState, leaseTable } from './output.js';
 

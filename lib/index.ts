@@ -1,6 +1,8 @@
 /**
  * leasehold: leader election and singleton locks on DynamoDB conditional writes, with fencing
- * tokens.
+ * tokens. The root export is the lease protocol and the leader elector, and loads only the
+ * DynamoDB clients; the Lambda side is `leasehold/serverless`, the CDK constructs `leasehold/cdk`,
+ * and the kit for users' own tests `leasehold/testing`.
  *
  * @packageDocumentation
  */
@@ -12,19 +14,9 @@ export type { RenewOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
 export type { FencedItems, FencedWriteOptions, FencingCondition } from './core/fencing.js';
 export * from './elector/index.js';
-export * from './serverless/index.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';
 export type { CreateLeaseTableOptions } from './core/table.js';
-export {
-  LeaseAttribute,
-  ReaperIndex,
-  reapShardOf,
-  MAX_LEASE_NAME_BYTES,
-  MAX_ITEM_BYTES,
-  MAX_STANDBY_SLOTS,
-  standbySlotAttribute,
-} from './core/schema.js';
-export type { StoredLeaseState } from './core/schema.js';
+export { MAX_LEASE_NAME_BYTES } from './core/schema.js';
 export { systemClock, ManualClock, sleep } from './core/clock.js';
 export type { Clock, TimerHandle } from './core/clock.js';
 export {

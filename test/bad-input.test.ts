@@ -4,7 +4,8 @@
  */
 import { ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, fencingCondition, InvalidArgumentError, LeaseClient, reapExpiredLeases, verifyLeaseTable, type Lease } from '../lib/index.js';
+import { createLeaseTable, fencingCondition, InvalidArgumentError, LeaseClient, verifyLeaseTable, type Lease } from '../lib/index.js';
+import { reapExpiredLeases } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
 const [backend] = backends();

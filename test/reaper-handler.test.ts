@@ -8,7 +8,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, LeaseClient, ManualClock, readReaperConfig } from '../lib/index.js';
+import { createLeaseTable, LeaseClient, ManualClock } from '../lib/index.js';
+import { readReaperConfig } from '../lib/serverless/index.js';
 import { startMoto, type LocalAws } from '../harness/local/local-aws.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 

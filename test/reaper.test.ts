@@ -7,16 +7,9 @@ import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dyna
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLeaseTable,
-  eventBridgePublisher,
-  LeaseAttribute as A,
-  LeaseClient,
-  ManualClock,
-  reapExpiredLeases,
-  reapShardOf,
-  type LeaseExpiredDetail,
-} from '../lib/index.js';
+import { createLeaseTable, LeaseClient, ManualClock } from '../lib/index.js';
+import { LeaseAttribute as A, reapShardOf } from '../lib/core/schema.js';
+import { eventBridgePublisher, reapExpiredLeases, type LeaseExpiredDetail } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName, type Backend } from './support/backends.js';
 import { skewed } from './support/faults.js';
 import { recordingEventBridge } from './support/event-bridge.js';

@@ -8,7 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, type Lease, LeaseClient, LeaseUnavailableError, singleton, type SingletonContext } from '../lib/index.js';
+import { createLeaseTable, type Lease, LeaseClient, LeaseUnavailableError } from '../lib/index.js';
+import { singleton, type SingletonContext } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 import { cutOff } from './support/faults.js';
 

@@ -4,7 +4,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { reapExpiredLeases } from '../../lib/index.js';
+import { reapExpiredLeases } from '../../lib/serverless/index.js';
 import { historyNow, type HistoryEvent } from '../proof/history.js';
 
 export function startReaperTimer(options: {

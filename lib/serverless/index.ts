@@ -1,3 +1,10 @@
+/**
+ * leasehold on AWS Lambda: the `singleton` middy middleware, the reaper engine and the event
+ * publisher it reports through. Apart from the root export so that a container using the elector
+ * never loads middy, EventBridge or the Lambda types.
+ *
+ * @packageDocumentation
+ */
 export { singleton } from './singleton.js';
 export type { SingletonOptions, SingletonContext, OnBusy } from './singleton.js';
 export { reapExpiredLeases } from './reaper.js';

@@ -1,6 +1,7 @@
 /**
- * Real DynamoDB servers on loopback, for the tests, the demo and the benchmarks. Not part of the
- * published library.
+ * Real DynamoDB servers on loopback, for leasehold's own tests, demo and benchmarks and for users'
+ * tests (`leasehold/testing`). Each server's package is an optional peer dependency, loaded only
+ * when that server is started.
  *
  * - DynamoDB Local: AWS's own emulator (the jar inside the `amplify-dynamodb-simulator` npm
  *   package), run with the machine's Java. The reference backend.
@@ -17,7 +18,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 
 /** A running local DynamoDB server. */
 export interface LocalDynamoDB {
@@ -39,14 +39,29 @@ export function localClientConfig(endpoint: string): DynamoDBClientConfig {
 }
 
 const children = new Set<ChildProcess>();
-// A test run or demo that dies must not leave a JVM behind.
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
+let exitHooked = false;
+
+/** A test run or demo that dies must not leave a JVM behind: hooked on the first start, not at import. */
+function killChildrenOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+}
+
+/** Resolves an optional peer dependency, or says which package to install. */
+function requirePeer(specifier: string, server: string): string {
+  try {
+    return createRequire(import.meta.url).resolve(specifier);
+  } catch {
+    throw new Error(`${server} needs the npm package "${specifier.split('/')[0]}": npm install --save-dev ${specifier.split('/')[0]}`);
+  }
+}
 
 /** Starts DynamoDB Local on a free loopback port and resolves once it answers `ListTables`. */
 export async function startDynamoDBLocal(options: { port?: number } = {}): Promise<LocalDynamoDB> {
-  const emulator = join(dirname(createRequire(import.meta.url).resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+  const emulator = join(dirname(requirePeer('amplify-dynamodb-simulator/package.json', 'DynamoDB Local')), 'emulator');
   const port = options.port ?? (await freePort());
   const child = spawn(
     'java',
@@ -62,6 +77,7 @@ export async function startDynamoDBLocal(options: { port?: number } = {}): Promi
     // It writes a metadata file into its working directory even in memory: keep it out of the repo.
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() },
   );
+  killChildrenOnExit();
   children.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -87,6 +103,8 @@ export async function startDynamoDBLocal(options: { port?: number } = {}): Promi
 
 /** Starts dynalite in this process on a free loopback port. */
 export async function startDynalite(): Promise<LocalDynamoDB> {
+  requirePeer('dynalite', 'dynalite');
+  const { default: dynalite } = await import('dynalite');
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

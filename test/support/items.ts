@@ -1,5 +1,5 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LeaseAttribute } from '../../lib/index.js';
+import { LeaseAttribute } from '../../lib/core/schema.js';
 
 /** A lease item exactly as stored (attribute-value form), by a strongly consistent read. */
 export async function rawItem(
