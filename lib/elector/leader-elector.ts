@@ -12,6 +12,7 @@ import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/er
 import type { Lease } from '../core/lease.js';
 import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
 import type { ElectionMetrics } from './metrics.js';
+import { renewWhileHeld } from './renewal.js';
 import { drainMsOf, electorSettings, type LeaderElectorOptions, type ResignOptions } from './options.js';
 import { StandbySeat } from './standby-seat.js';
 import { Term } from './term.js';
@@ -320,24 +321,18 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.campaignAfter = Math.max(this.campaignAfter, this.leases.clock.monotonicNow() + ms);
   }
 
-  private async renewWhileHeld(lease: Lease): Promise<void> {
-    const { clock } = this.leases;
-    while (lease.isHeld) {
-      try {
-        await sleep(clock, this.renewEveryMs, lease.signal);
-      } catch {
-        return;
-      }
-      const sentAt = clock.monotonicNow();
-      try {
-        await lease.renew({ leaseMs: this.leaseMs });
-        this.metrics.duration('RenewLatencyMs', clock.monotonicNow() - sentAt);
-      } catch (error) {
+  private renewWhileHeld(lease: Lease): Promise<void> {
+    return renewWhileHeld(lease, {
+      clock: this.leases.clock,
+      leaseMs: this.leaseMs,
+      renewEveryMs: this.renewEveryMs,
+      onRenewed: (latencyMs) => this.metrics.duration('RenewLatencyMs', latencyMs),
+      onFailed: (error) => {
         this.metrics.count('RenewFailed');
         // A lost lease has already aborted its signal; anything else is retried next tick.
         if (!(error instanceof LeaseLostError)) this.report(error);
-      }
-    }
+      },
+    });
   }
 
   /** Node's EventEmitter throws an `error` nobody listens to; a background failure must not crash the host. */
