@@ -62,16 +62,15 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import {
   createLeaseTable,
-  eventBridgePublisher,
   fencedWrite,
   FencedWriteRejectedError,
   LeaderElector,
   LeaseClient,
   powertoolsElectionMetrics,
-  singleton,
   type FencedItems,
-  type SingletonContext,
 } from 'leasehold';
+import { eventBridgePublisher, singleton, type SingletonContext } from 'leasehold/serverless';
+import { loseResponses, ManualClock } from 'leasehold/testing';
 
 const config = JSON.parse(process.env.LEASEHOLD_CLIENT_CONFIG!) as DynamoDBClientConfig;
 const table = process.env.LEASEHOLD_TABLE!;
@@ -94,6 +93,8 @@ export const handler = middy(async (_event: ScheduledEvent, context: SingletonCo
   singleton({ leases: new LeaseClient({ tableName: table, client }), name: 'nightly', onBusy: 'skip' }),
 );
 export const publisher = eventBridgePublisher({ client: new EventBridgeClient(config) });
+export const faulty = () => loseResponses(new DynamoDBClient(config), (operation) => operation === 'UpdateItem');
+export const manual = () => new LeaseClient({ tableName: table, client, clock: new ManualClock() });
 export const elector = (metrics: Metrics) =>
   new LeaderElector({ leases: new LeaseClient({ tableName: table, client }), name: 'scheduler', metrics: powertoolsElectionMetrics(metrics) });
 

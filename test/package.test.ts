@@ -48,7 +48,7 @@ describe('the packed package', () => {
   afterAll(() => rmSync(destination, { recursive: true, force: true }));
 
   it('holds the built library, CLI and reaper entry, not just the README', () => {
-    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/assets/reaper/index.mjs']) {
+    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/serverless/index.js', 'dist/lib/testing/index.js', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/assets/reaper/index.mjs']) {
       expect(files).toContain(path);
     }
   });
@@ -98,11 +98,14 @@ describe('the packed package', () => {
 
   // Node 20.19+, 22.12+ and 24 load an ES module with require(); the `default` export condition
   // lets them, where `import` alone made `require('leasehold')` fail with ERR_PACKAGE_PATH_NOT_EXPORTED.
-  it('loads with require() from a CommonJS app, the root and leasehold/cdk alike', () => {
-    const script = "const l = require('leasehold'); const c = require('leasehold/cdk'); console.log(typeof l.LeaseClient, typeof c.LeaderElection);";
+  it('loads with require() from a CommonJS app, the root and every subpath alike', () => {
+    const script = [
+      "const l = require('leasehold'), s = require('leasehold/serverless'), t = require('leasehold/testing'), c = require('leasehold/cdk');",
+      'console.log(typeof l.LeaseClient, typeof s.singleton, typeof t.startEmbeddedDynamoDB, typeof c.LeaderElection);',
+    ].join(' ');
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe('function function');
+    expect(run.stdout.trim()).toBe('function function function function');
   });
 
   // An app that installs the package synthesizes the reaper from the bundle inside it: no esbuild

@@ -56,7 +56,8 @@ export const handler = async () => documents.send(new GetCommand({ TableName: pr
   singleton: `
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
-import { LeaseClient, singleton } from ${JSON.stringify(join(root, 'lib', 'index.ts'))};
+import { LeaseClient } from ${JSON.stringify(join(root, 'lib', 'index.ts'))};
+import { singleton } from ${JSON.stringify(join(root, 'lib', 'serverless', 'index.ts'))};
 const leases = new LeaseClient({ tableName: process.env.LEASEHOLD_TABLE_NAME ?? 'leasehold', client: new DynamoDBClient({}) });
 export const handler = middy(async () => 'report written').use(singleton({ leases, name: 'nightly-report', onBusy: 'skip' }));
 `,

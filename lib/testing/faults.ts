@@ -28,7 +28,13 @@ export function throttlingError(): Error {
  * Lets the chosen requests reach DynamoDB, then throws a network error instead of the answer:
  * the write landed, the caller cannot know it. `drop` decides per call, by operation name.
  */
-export function loseResponses(client: DynamoDBClient, drop: (operation: string) => boolean): { dropped(): number } {
+export function loseResponses(
+  client: DynamoDBClient,
+  drop: (operation: string) => boolean,
+): {
+  /** How many answers were lost so far: a fault that never fired proves nothing. */
+  dropped(): number;
+} {
   let dropped = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -78,8 +84,11 @@ export const HEALTHY_NETWORK: NetworkFaultSettings = { throttleRate: 0, dropRate
 
 /** Tallies of the faults that actually fired. */
 export interface NetworkFaultCounts {
+  /** Requests refused as throttled before they were sent. */
   throttled: number;
+  /** Requests that reached DynamoDB and lost their answer. */
   dropped: number;
+  /** Requests held back by injected latency. */
   delayed: number;
   /** Requests whose first attempt landed unseen behind throttled resends. */
   hiddenRetries: number;
@@ -154,7 +163,14 @@ export function injectNetworkFaults(client: DynamoDBClient, settings: () => Netw
 export function landThenThrottle(
   client: DynamoDBClient,
   affect: (operation: string) => boolean,
-): { landed(): number; throttled(): number; heal(): void } {
+): {
+  /** How many attempts reached DynamoDB with their answer lost. */
+  landed(): number;
+  /** How many attempts were refused as throttled after that. */
+  throttled(): number;
+  /** Ends the fault: requests go through untouched from now on. */
+  heal(): void;
+} {
   let landed = 0;
   let throttled = 0;
   let healed = false;

@@ -11,7 +11,6 @@
 export { ManualClock } from '../core/clock.js';
 export { startDynamoDBLocal, startDynalite, startEmbeddedDynamoDB, localClientConfig, javaAvailable } from './local-dynamodb.js';
 export type { LocalDynamoDB } from './local-dynamodb.js';
-export { cutOff, landThenThrottle, loseResponses, networkError, throttlingError, injectNetworkFaults, HEALTHY_NETWORK } from './faults.js';
-export type { NetworkFaultSettings, NetworkFaultCounts } from './faults.js';
+export { cutOff, landThenThrottle, loseResponses, networkError, throttlingError } from './faults.js';
 export { emulateTransactionConflicts } from './transaction-conflicts.js';
 export type { TransactionConflictOptions, TransactionConflictCounts, TransactionConflicts } from './transaction-conflicts.js';

@@ -21,8 +21,11 @@ import { DynamoDBClient, ListTablesCommand, type DynamoDBClientConfig } from '@a
 
 /** A running local DynamoDB server. */
 export interface LocalDynamoDB {
+  /** Which server: AWS's DynamoDB Local (Java), or dynalite (in this process; no transactions). */
   readonly kind: 'dynamodb-local' | 'dynalite';
+  /** Its URL on loopback, for {@link localClientConfig}. */
   readonly endpoint: string;
+  /** Stops the server (the JVM, for DynamoDB Local); its in-memory tables are gone. */
   stop(): Promise<void>;
 }
 

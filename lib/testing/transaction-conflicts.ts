@@ -41,6 +41,7 @@ export interface TransactionConflictCounts {
 export interface TransactionConflicts {
   /** Applies the rules to this client's requests too (once, however often it is attached). */
   attach(client: DynamoDBClient): void;
+  /** The conflicts raised so far, over every attached client. */
   readonly counts: TransactionConflictCounts;
 }
 
@@ -54,6 +55,10 @@ function bodyText(body: unknown): string {
   return typeof body === 'string' ? body : '{}';
 }
 
+/**
+ * Starts an emulation of DynamoDB's transaction-conflict rules (see the module comment); attach
+ * every client that writes the same tables, so their requests can meet as they would in AWS.
+ */
 export function emulateTransactionConflicts(options: TransactionConflictOptions = {}): TransactionConflicts {
   const keyAttributes = options.keyAttributes ?? ['name'];
   const foreignRate = options.foreignRate ?? (() => 0);
