@@ -187,4 +187,20 @@ describe('the packed package', () => {
       client.destroy();
     }
   }, 60_000);
+  // The testing kit's example starts its own server (DynamoDB Local here, Java being installed)
+  // through the built package, whose optional peers resolve from this repository's devDependencies.
+  it("runs the README's testing-kit example as written", () => {
+    const testing = [...readFileSync('README.md', 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).find((code) => code.includes("from 'leasehold/testing'"));
+    expect(testing).toContain('startEmbeddedDynamoDB()');
+    mkdirSync('.leasehold', { recursive: true });
+    const dir = mkdtempSync(join('.leasehold', 'readme-testing-'));
+    try {
+      writeFileSync(join(dir, 'testing.ts'), testing!);
+      const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', join(dir, 'testing.ts')], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
