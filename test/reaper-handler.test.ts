@@ -9,6 +9,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaseClient, ManualClock } from '../lib/index.js';
+import { DEFAULT_SKEW_MS } from '../lib/core/defaults.js';
 import { readReaperConfig } from '../lib/serverless/index.js';
 import { startMoto, type LocalAws } from '../harness/local/local-aws.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
@@ -93,6 +94,9 @@ describe('readReaperConfig', () => {
       skewMs: 250,
       eventBusName: undefined,
     });
+  });
+  it("defaults the skew to the clients' default skew allowance", () => {
+    expect(readReaperConfig({ LEASEHOLD_TABLE_NAME: 't' }).skewMs).toBe(DEFAULT_SKEW_MS);
   });
   it.each([
     ['a missing table name', 'LEASEHOLD_TABLE_NAME', {}],
