@@ -11,6 +11,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { eventBridgePublisher } from '../lib/serverless/events.js';
 import { readReaperConfig } from '../lib/serverless/reaper-config.js';
+import { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../lib/serverless/reaper-metrics.js';
 import { reapExpiredLeases, type ReapSummary } from '../lib/serverless/reaper.js';
 
 /** Stop this long before the Lambda deadline: one more page of writes must fit. */
@@ -21,7 +22,7 @@ const config = readReaperConfig(process.env);
 // Service name from POWERTOOLS_SERVICE_NAME, which the construct sets to the table's name: each
 // table's reaper writes its own metric series, so one stack's alarms never fire on another's.
 const logger = new Logger();
-const metrics = new Metrics({ namespace: 'Leasehold' });
+const metrics = new Metrics({ namespace: REAPER_METRICS_NAMESPACE });
 const dynamodb = new DynamoDBClient({});
 const publisher = eventBridgePublisher({ client: new EventBridgeClient({}), eventBusName: config.eventBusName });
 
@@ -35,11 +36,11 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
     publisher,
     shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS,
   });
-  metrics.addMetric('LeasesReaped', MetricUnit.Count, summary.reaped);
-  metrics.addMetric('ReapRaces', MetricUnit.Count, summary.raced);
-  if (summary.reaped > 0) metrics.addMetric('LeaderlessMs', MetricUnit.Milliseconds, summary.longestLeaderlessMs);
-  metrics.addMetric('ReaperDurationMs', MetricUnit.Milliseconds, performance.now() - started);
-  if (summary.eventsFailed > 0) metrics.addMetric('ReapEventsFailed', MetricUnit.Count, summary.eventsFailed);
+  metrics.addMetric(ReaperMetric.leasesReaped, MetricUnit.Count, summary.reaped);
+  metrics.addMetric(ReaperMetric.reapRaces, MetricUnit.Count, summary.raced);
+  if (summary.reaped > 0) metrics.addMetric(ReaperMetric.leaderlessMs, MetricUnit.Milliseconds, summary.longestLeaderlessMs);
+  metrics.addMetric(ReaperMetric.durationMs, MetricUnit.Milliseconds, performance.now() - started);
+  if (summary.eventsFailed > 0) metrics.addMetric(ReaperMetric.eventsFailed, MetricUnit.Count, summary.eventsFailed);
   metrics.publishStoredMetrics();
   logger.info('reaper run', { scheduledAt: event.time, ...summary });
   return summary;

@@ -20,4 +20,5 @@ export {
   REAPER_TABLE_ACTIONS,
   REAPER_BUS_ACTIONS,
 } from './actions.js';
-export { REAPER_METRICS_NAMESPACE, ReaperMetric } from './metrics.js';
+// Written once beside the reaper, which emits them; dependency-free, so no SDK loads here.
+export { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../serverless/reaper-metrics.js';

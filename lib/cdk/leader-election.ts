@@ -36,8 +36,8 @@ export interface LeaderElectionProps {
 const PROPS = ['table', 'reaper', 'leasesReapedThreshold', 'leaderlessThreshold', 'alarmActions'] as const;
 
 /**
- * A lease table, its reaper and three alarms: the reaper failing, leases being reaped (a
- * leader died), and names left leaderless too long.
+ * A lease table, its reaper and four alarms: the reaper failing, leases being reaped (a leader
+ * died), names left leaderless too long, and `Lease Expired` events the reaper could not publish.
  *
  * @example
  * const election = new LeaderElection(this, 'Election');
@@ -57,6 +57,8 @@ export class LeaderElection extends Construct {
   readonly leasesReapedAlarm: cloudwatch.Alarm;
   /** In alarm when a reaped name had been leaderless for `leaderlessThreshold` or longer. */
   readonly leaderlessAlarm: cloudwatch.Alarm;
+  /** In alarm when a `Lease Expired` event could not be published in the last minute. */
+  readonly eventsFailedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: LeaderElectionProps = {}) {
     super(scope, id);
@@ -90,7 +92,16 @@ export class LeaderElection extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.reaperErrorsAlarm, this.leasesReapedAlarm, this.leaderlessAlarm]) {
+    this.eventsFailedAlarm = this.metricEventsFailed().createAlarm(this, 'EventsFailed', {
+      alarmDescription:
+        'The leasehold reaper could not publish Lease Expired events: those leases were marked expired and will not be announced.',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // The reaper writes the metric only when an event failed.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.reaperErrorsAlarm, this.leasesReapedAlarm, this.leaderlessAlarm, this.eventsFailedAlarm]) {
       alarm.addAlarmAction(...(props.alarmActions ?? []));
     }
   }
@@ -118,5 +129,10 @@ export class LeaderElection extends Construct {
   /** See {@link LeaseReaper.metricLeaderlessMs}: Maximum over 1 minute, in ms. */
   metricLeaderlessMs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.reaper.metricLeaderlessMs(props);
+  }
+
+  /** See {@link LeaseReaper.metricEventsFailed}: Sum over 1 minute. */
+  metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.reaper.metricEventsFailed(props);
   }
 }

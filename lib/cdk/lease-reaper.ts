@@ -17,10 +17,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_SKEW_MS } from '../core/defaults.js';
 import { LeaseholdError } from '../core/errors.js';
-import { ReaperIndex } from '../core/schema.js';
+import { ReaperEnvironment } from '../serverless/reaper-config.js';
+import { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../serverless/reaper-metrics.js';
 import { REAPER_BUS_ACTIONS, REAPER_INDEX_ACTIONS, REAPER_TABLE_ACTIONS } from './actions.js';
-import { REAPER_METRICS_NAMESPACE, ReaperMetric } from './metrics.js';
+import { reaperIndexArn } from './lease-table.js';
 import { checkWholeNumber, rejectUnknownProps } from './validate.js';
 
 /** Options of {@link LeaseReaper} that {@link LeaderElection} passes through. */
@@ -33,7 +35,7 @@ export interface LeaseReaperOptions {
    * A lease is reaped (and announced) only once `expiresAt + skew` has passed on the reaper's
    * clock. Only when events go out depends on it, never safety: a reaped lease is taken by the
    * same rule as a held one. The clients' `skewMs` avoids announcing leases too early.
-   * @default Duration.seconds(1), the clients' default
+   * @default Duration.millis(DEFAULT_SKEW_MS): 1 second, the clients' default
    */
   readonly skew?: Duration;
   /**
@@ -123,9 +125,9 @@ export class LeaseReaper extends Construct {
       // would only overlap with that tick.
       retryAttempts: 0,
       environment: {
-        LEASEHOLD_TABLE_NAME: table.tableName,
-        LEASEHOLD_EVENT_BUS_NAME: this.eventBus.eventBusName,
-        LEASEHOLD_SKEW_MS: String((props.skew ?? Duration.seconds(1)).toMilliseconds()),
+        [ReaperEnvironment.tableName]: table.tableName,
+        [ReaperEnvironment.eventBusName]: this.eventBus.eventBusName,
+        [ReaperEnvironment.skewMs]: String((props.skew ?? Duration.millis(DEFAULT_SKEW_MS)).toMilliseconds()),
         POWERTOOLS_METRICS_NAMESPACE: REAPER_METRICS_NAMESPACE,
         // The metrics' `service` dimension: one series per table, so reapers of two tables differ.
         POWERTOOLS_SERVICE_NAME: this.metricsService,
@@ -164,7 +166,7 @@ export class LeaseReaper extends Construct {
     this.logGroup.grantWrite(role);
     const allow = (actions: readonly string[], resource: string) =>
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [resource] }));
-    allow(REAPER_INDEX_ACTIONS, `${table.tableArn}/index/${ReaperIndex.name}`);
+    allow(REAPER_INDEX_ACTIONS, reaperIndexArn(table.tableArn));
     allow(REAPER_TABLE_ACTIONS, table.tableArn);
     allow(REAPER_BUS_ACTIONS, this.eventBus.eventBusArn);
     table.encryptionKey?.grantEncryptDecrypt(role);
@@ -205,6 +207,15 @@ export class LeaseReaper extends Construct {
   /** How long reaper runs take, in ms. Maximum over 5 minutes. */
   metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.reaperMetric(ReaperMetric.durationMs, cloudwatch.Stats.MAXIMUM, { period: Duration.minutes(5), ...props });
+  }
+
+  /**
+   * `Lease Expired` events the reaper could not publish after retries: those leases were marked
+   * expired but never announced, and no later run announces them. Sum over 1 minute; no data
+   * when none failed.
+   */
+  metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.reaperMetric(ReaperMetric.eventsFailed, cloudwatch.Stats.SUM, props);
   }
 
   private reaperMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -114,7 +114,7 @@ export class LeaseTable extends Construct {
     this.table = table;
     this.tableName = table.tableName;
     this.tableArn = table.tableArn;
-    this.reaperIndexArn = `${table.tableArn}/index/${ReaperIndex.name}`;
+    this.reaperIndexArn = reaperIndexArn(table.tableArn);
     this.tableStreamArn = table.tableStreamArn;
     this.encryptionKey = props.encryptionKey;
   }
@@ -226,6 +226,11 @@ export class LeaseTable extends Construct {
     }
     return dynamodb.TableEncryptionV2.customerManagedKey(props.encryptionKey, { ...keyArns });
   }
+}
+
+/** ARN of the sparse reaper index of the table `tableArn`: what the reaper queries and observers list through. */
+export function reaperIndexArn(tableArn: string): string {
+  return `${tableArn}/index/${ReaperIndex.name}`;
 }
 
 /** The sparse reaper index, in a shape both table constructs accept. */

@@ -12,14 +12,14 @@ import { templateOf, testStack } from './synth.js';
 const tableRef = { Ref: Match.stringLikeRegexp('^ElectionTable[0-9A-F]{8}$') };
 
 describe('LeaderElection', () => {
-  it('deploys a lease table, its reaper and three alarms', () => {
+  it('deploys a lease table, its reaper and four alarms', () => {
     const stack = testStack();
     new LeaderElection(stack, 'Election');
     const template = templateOf(stack);
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ LEASEHOLD_TABLE_NAME: tableRef }) },
     });
@@ -79,6 +79,22 @@ describe('LeaderElection', () => {
     });
   });
 
+  it('alarms when a Lease Expired event could not be published', () => {
+    const stack = testStack();
+    new LeaderElection(stack, 'Election');
+    templateOf(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Leasehold',
+      MetricName: 'ReapEventsFailed',
+      Dimensions: [{ Name: 'service', Value: tableRef }],
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('takes alarm thresholds and actions for every alarm', () => {
     const stack = testStack();
     const topic = new sns.Topic(stack, 'Pager');
@@ -93,7 +109,7 @@ describe('LeaderElection', () => {
     const alarms = template.findResources('AWS::CloudWatch::Alarm', {
       Properties: { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Pager') }] },
     });
-    expect(Object.keys(alarms)).toHaveLength(3);
+    expect(Object.keys(alarms)).toHaveLength(4);
   });
 
   it('grants acquire and observe on its table', () => {
@@ -127,6 +143,8 @@ describe('LeaderElection', () => {
     expect(election.metricLeasesReaped().period.toMinutes()).toBe(1);
     expect(election.metricLeaderlessMs()).toMatchObject({ metricName: 'LeaderlessMs', statistic: cloudwatch.Stats.MAXIMUM });
     expect(election.metricLeaderlessMs().period.toMinutes()).toBe(1);
+    expect(election.metricEventsFailed()).toMatchObject({ metricName: 'ReapEventsFailed', statistic: cloudwatch.Stats.SUM });
+    expect(election.metricEventsFailed().period.toMinutes()).toBe(1);
   });
 
   it.each<[string, LeaderElectionProps, string]>([

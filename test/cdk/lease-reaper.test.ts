@@ -7,9 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { LeaseReaper, LeaseTable, type LeaseReaperProps } from '../../lib/cdk/index.js';
+import { LeaseReaper, LeaseTable, REAPER_METRICS_NAMESPACE, ReaperMetric, type LeaseReaperProps } from '../../lib/cdk/index.js';
+import { DEFAULT_SKEW_MS } from '../../lib/core/defaults.js';
 import { ReaperIndex } from '../../lib/core/schema.js';
-import { templateOf, testStack } from './synth.js';
+import { metricsOf, templateOf, testStack } from './synth.js';
 
 function reaperIn(stack: Stack, options: Omit<LeaseReaperProps, 'table'> = {}, table?: dynamodb.ITable): LeaseReaper {
   return new LeaseReaper(stack, 'Reaper', { table: table ?? new LeaseTable(stack, 'Leases').table, ...options });
@@ -93,6 +94,14 @@ describe('LeaseReaper', () => {
           Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
         ]),
       },
+    });
+  });
+
+  it("defaults its skew to the clients' default skew allowance", () => {
+    const stack = testStack();
+    reaperIn(stack);
+    templateOf(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LEASEHOLD_SKEW_MS: String(DEFAULT_SKEW_MS) }) },
     });
   });
 
@@ -208,6 +217,21 @@ describe('LeaseReaper metrics', () => {
     expect(reaper.metricReapRaces().metricName).toBe('ReapRaces');
     expect(reaper.metricLeaderlessMs()).toMatchObject({ metricName: 'LeaderlessMs', statistic: cloudwatch.Stats.MAXIMUM });
     expect(reaper.metricDuration()).toMatchObject({ metricName: 'ReaperDurationMs', statistic: cloudwatch.Stats.MAXIMUM });
+  });
+
+  it('reads the Lease Expired events the reaper could not publish, summed over 1 minute', () => {
+    const stack = testStack();
+    const failed = reaperIn(stack).metricEventsFailed();
+    expect(failed).toMatchObject({ namespace: 'Leasehold', metricName: 'ReapEventsFailed', statistic: cloudwatch.Stats.SUM });
+    expect(failed.period.toSeconds()).toBe(60);
+    expect(stack.resolve(failed.dimensions)).toEqual({ service: { Ref: expect.stringMatching(/^Leases[0-9A-F]{8}$/) } });
+  });
+
+  it('offers a metric for every metric the reaper emits', () => {
+    const offered = metricsOf(reaperIn(testStack()))
+      .filter((metric) => metric.namespace === REAPER_METRICS_NAMESPACE)
+      .map((metric) => metric.metricName);
+    expect(offered.sort()).toEqual(Object.values(ReaperMetric).sort());
   });
 
   it('reads errors and invocations from Lambda, summed over 5 minutes, with overrides', () => {

@@ -18,9 +18,11 @@ import { LeaseReaper, REAPER_METRICS_NAMESPACE, ReaperMetric } from '../../lib/c
 import { ManualClock } from '../../lib/core/clock.js';
 import { LeaseClient } from '../../lib/core/lease-client.js';
 import { createLeaseTable } from '../../lib/core/table.js';
+import { ReaperEnvironment } from '../../lib/serverless/reaper-config.js';
 import { REAPER_BUNDLE } from '../../harness/local/bundle-reaper.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../harness/local/local-aws.js';
 import { backends, clientFor, uniqueTableName } from '../support/backends.js';
+import { metricsOf } from './synth.js';
 
 /** One name on every backend: the bundle's environment is synthesized once. */
 const TABLE_NAME = uniqueTableName('reaper-bundle');
@@ -32,6 +34,8 @@ interface Bundle {
   readonly file: string;
   /** The function's environment as synthesized. */
   readonly environment: Record<string, string>;
+  /** The construct that deploys it, for the metrics its alarms and dashboards read. */
+  readonly reaper: LeaseReaper;
 }
 
 interface SynthesizedFunction {
@@ -43,7 +47,7 @@ interface SynthesizedFunction {
 function synthesizeReaper(outdir: string): Bundle {
   const app = new App({ outdir, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'Bundle');
-  new LeaseReaper(stack, 'Reaper', { table: dynamodb.Table.fromTableName(stack, 'Leases', TABLE_NAME) });
+  const reaper = new LeaseReaper(stack, 'Reaper', { table: dynamodb.Table.fromTableName(stack, 'Leases', TABLE_NAME) });
   const template = app.synth().getStackByName('Bundle').template as { Resources: Record<string, SynthesizedFunction> };
   const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function');
   if (!fn) throw new Error('no function in the synthesized template');
@@ -51,7 +55,7 @@ function synthesizeReaper(outdir: string): Bundle {
   const variables = fn.Properties.Environment.Variables;
   // Everything but the bus is a literal here; the default bus's name is `default` either way.
   const environment = Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)]));
-  return { file: join(outdir, `asset.${assetHash}`, 'index.mjs'), environment };
+  return { file: join(outdir, `asset.${assetHash}`, 'index.mjs'), environment, reaper };
 }
 
 function scheduledEvent(): ScheduledEvent {
@@ -119,6 +123,15 @@ function emfDocuments(stdout: string): EmfDocument[] {
     .split('\n')
     .filter((line) => line.includes('"CloudWatchMetrics"'))
     .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+}
+
+/** Every metric name and namespace the captured output emits, each once. */
+function emittedMetrics(stdout: string): { names: string[]; namespaces: string[] } {
+  const sets = emfDocuments(stdout).flatMap((doc) => doc._aws.CloudWatchMetrics);
+  return {
+    names: [...new Set(sets.flatMap((set) => set.Metrics.map((metric) => metric.Name)))].sort(),
+    namespaces: [...new Set(sets.map((set) => set.Namespace))],
+  };
 }
 
 // DynamoDB servers on loopback only: a real endpoint would need real EventBridge credentials too.
@@ -223,6 +236,51 @@ describe('the bundled reaper from cdk.out', () => {
 
     it('emits LeaderlessMs: how long the reaped lease had gone without a holder (about an hour here)', () => {
       expect(reaperMetrics()?.[ReaperMetric.leaderlessMs]).toBeGreaterThanOrEqual(3_600_000 - 10_000);
+    });
+  });
+
+  // Every metric the handler writes must be one the construct's alarms and metric…() methods
+  // read: a name written on one side only would be a series no alarm ever watches.
+  describe('and the construct, on one set of metric names', () => {
+    const backend = localBackends[0]!;
+    const tableName = uniqueTableName('reaper-metrics');
+    let client: DynamoDBClient;
+    let run: { result: unknown; stdout: string };
+
+    beforeAll(async () => {
+      client = clientFor(backend);
+      await createLeaseTable(client, tableName);
+      const past = new ManualClock({ wallStart: Date.now() - 3_600_000 });
+      await new LeaseClient({ tableName, client, clock: past, holderId: 'dead-holder' }).tryAcquire('unannounced', { leaseMs: 10_000 });
+      const env = {
+        ...bundle.environment,
+        [ReaperEnvironment.tableName]: tableName,
+        // No such bus: the reaped lease's event cannot be published, so the run emits ReapEventsFailed too.
+        [ReaperEnvironment.eventBusName]: `missing-${backend.name}`,
+        AWS_ENDPOINT_URL_DYNAMODB: backend.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
+        AWS_ACCESS_KEY_ID: moto.clientConfig.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: moto.clientConfig.credentials.secretAccessKey,
+        AWS_REGION: LOCAL_REGION,
+      };
+      run = await withEnvironment(env, async () => {
+        const { handler } = (await import(`${pathToFileURL(bundle.file).href}?case=missing-bus`)) as { handler: Handler };
+        return handler(scheduledEvent(), lambdaContext(25_000));
+      });
+    }, 60_000);
+
+    afterAll(() => client?.destroy());
+
+    it('a run that reaps a lease and cannot announce it emits every reaper metric', () => {
+      expect(run.result).toMatchObject({ reaped: 1, eventsFailed: 1 });
+      expect(emittedMetrics(run.stdout).names).toEqual(Object.values(ReaperMetric).sort());
+    });
+
+    it('emits only metrics the construct reads, in the namespace it reads them from', () => {
+      const read = metricsOf(bundle.reaper).filter((metric) => metric.namespace === REAPER_METRICS_NAMESPACE);
+      const emitted = emittedMetrics(run.stdout);
+      expect(emitted.namespaces).toEqual([REAPER_METRICS_NAMESPACE]);
+      expect(emitted.names.filter((name) => !read.some((metric) => metric.metricName === name))).toEqual([]);
     });
   });
 });

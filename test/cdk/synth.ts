@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, type StackProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { afterEach } from 'vitest';
 
 const outdirs: string[] = [];
@@ -31,4 +32,15 @@ export function testStack(props: StackProps = {}): Stack {
 /** The stack's synthesized template. */
 export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/**
+ * What each of a construct's `metric…()` methods returns with no options: every metric it offers
+ * for alarms and dashboards, found on its prototype so a method added later is included.
+ */
+export function metricsOf(construct: object): cloudwatch.Metric[] {
+  const prototype = Object.getPrototypeOf(construct) as Record<string, unknown>;
+  return Object.getOwnPropertyNames(prototype)
+    .filter((name) => name.startsWith('metric') && typeof prototype[name] === 'function')
+    .map((name) => (prototype[name] as () => cloudwatch.Metric).call(construct));
 }
