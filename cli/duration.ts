@@ -20,6 +20,11 @@ export function parseDuration(option: string, text: string): number {
   return wholeMs;
 }
 
+/** A commander argument parser for the duration option named `option`. */
+export function durationOption(option: string): (text: string) => number {
+  return (text) => parseDuration(option, text);
+}
+
 /** `8.2s`, `3m 05s`, `-1.5s` (already past). */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';

@@ -1,13 +1,14 @@
 /**
- * Runs the `leasehold` program and reports failures as one line on stderr, never a stack trace.
- * Exit codes: 0 done; 1 a lease or AWS outcome (busy, lost, missing or wrong table, DynamoDB
- * errors); 2 bad input, refused before anything is sent.
+ * Runs the `leasehold` program and reports failures as one line on stderr, never a stack trace,
+ * with the exit codes of `exit-codes.ts`.
  *
  * @module
  */
 import { CommanderError } from 'commander';
 import { InvalidArgumentError, LeaseholdError, TableNotFoundError } from '../lib/index.js';
-import { buildProgram, type GlobalOptions } from './program.js';
+import { ExitCode } from './exit-codes.js';
+import type { GlobalOptions } from './context.js';
+import { buildProgram } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const interrupted = new Promise<void>((resolve) => {
@@ -26,10 +27,10 @@ export async function main(argv: readonly string[]): Promise<void> {
 function report(error: unknown, options: GlobalOptions): number {
   if (error instanceof CommanderError) {
     // commander has printed its own message (or the help) already.
-    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? ExitCode.ok : ExitCode.badInput;
   }
   console.error(`leasehold: ${describe(error, options)}`);
-  return error instanceof InvalidArgumentError ? 2 : 1;
+  return error instanceof InvalidArgumentError ? ExitCode.badInput : ExitCode.outcome;
 }
 
 function describe(error: unknown, options: GlobalOptions): string {

@@ -86,16 +86,32 @@ describe('leasehold CLI', () => {
     }
   });
 
-  it('releases only for the holder, unless forced', async () => {
+  it('releases only for the holder; revoke frees it whoever holds it', async () => {
     const refused = await cli('release', 'job', '--holder', 'someone-else');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^leasehold: --holder: job is held by cli:\S+, not someone-else; use --force/);
+    expect(refused.stderr).toMatch(/^leasehold: --holder: job is held by cli:\S+, not someone-else; use revoke/);
     expect((await cli('--json', 'status', 'job')).stdout).toContain('"state":"held"');
 
     expect((await cli('release', 'job')).stdout).toMatch(/^job: released \(was cli:\S+, token 1\)/);
     await cli('acquire', 'job', '--lease', '30s', '--holder', 'someone-else');
-    expect((await cli('release', 'job', '--force')).stdout).toMatch(/^job: released \(was someone-else, token 2\)/);
+    expect((await cli('revoke', 'job')).stdout).toMatch(/^job: revoked \(was someone-else, token 2\)/);
     expect((await cli('release', 'job')).stdout).toBe('job: not held\n');
+    expect((await cli('revoke', 'job')).stdout).toBe('job: not held\n');
+  });
+
+  it('revokes at the fencing token it read, and says so in JSON', async () => {
+    await cli('acquire', 'revoked-job', '--lease', '30s', '--holder', 'worker-1');
+    const revoked = await cli('--json', 'revoke', 'revoked-job');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toEqual({ revoked: true, name: 'revoked-job', holderId: 'worker-1', fencingToken: 1 });
+    expect((await cli('--json', 'status', 'revoked-job')).stdout).toContain('"state":"released"');
+    // The next holder's lease carries a newer token.
+    expect(JSON.parse((await cli('--json', 'acquire', 'revoked-job', '--lease', '30s')).stdout)).toMatchObject({ fencingToken: 2 });
+  });
+
+  it('tells release and revoke apart in their help', async () => {
+    expect((await cli('release', '--help')).stdout).toMatch(/as its holder[\s\S]*revoke/);
+    expect((await cli('revoke', '--help')).stdout).toMatch(/whoever holds it[\s\S]*not told[\s\S]*release/);
   });
 
   it('holds a lease until interrupted, then releases it', async () => {
@@ -110,8 +126,18 @@ describe('leasehold CLI', () => {
     expect((await cli('--json', 'status', 'held-job')).stdout).toContain('"state":"released"');
   });
 
+  it('reports a held lease lost when an operator revokes it, and exits 1', async () => {
+    const holder = start('acquire', 'revoked-hold', '--lease', '1s', '--hold', '--holder', 'holding');
+    await holder.sees('acquired');
+    expect((await cli('revoke', 'revoked-hold')).stdout).toMatch(/^revoked-hold: revoked \(was holding, token 1\)/);
+    // Its next renewal finds the lease no longer its own.
+    await holder.sees('revoked-hold: lost');
+    const [code] = await once(holder.child, 'exit');
+    expect(code).toBe(1);
+  });
+
   it('watches a lease change hands', async () => {
-    const watcher = start('watch', 'watched', '--interval', '100ms');
+    const watcher = start('watch', 'watched', '--poll', '100ms');
     await cli('acquire', 'watched', '--lease', '30s');
     await watcher.sees('watched: held by');
     await cli('release', 'watched');
@@ -139,6 +165,11 @@ describe('leasehold CLI', () => {
     ['a sub-millisecond lease', ['acquire', 'x', '--lease', '0.5ms'], /^leasehold: --lease: "0.5ms" is not a whole number of milliseconds\n$/],
     ['a fractional-millisecond wait', ['acquire', 'x', '--lease', '1s', '--wait', '1.0005s'], /^leasehold: --wait: "1.0005s" is not a whole number/],
     ['an endpoint that is not a URL', ['--endpoint', 'not-a-url', 'status', 'x'], /^leasehold: --endpoint: "not-a-url" is not an http\(s\) URL/],
+    ['a bad --poll', ['watch', '--poll', 'often'], /^leasehold: --poll: "often" is not a duration/],
+    ['the old --interval of watch', ['watch', '--interval', '1s'], /unknown option '--interval'/],
+    ['release --force, now revoke', ['release', 'x', '--force'], /unknown option '--force'/],
+    ['revoke without a name', ['revoke'], /missing required argument 'name'/],
+    ['an invalid lease name to revoke', ['revoke', 'a\u0001b'], /^leasehold: name: must not contain control characters/],
     ['an endpoint without a scheme', ['--endpoint', 'localhost:8000', 'list'], /^leasehold: --endpoint: "localhost:8000" is not an http\(s\) URL/],
   ])('rejects %s with exit code 2 and no stack trace', async (_what, args, message) => {
     const result = await cli(...args);
@@ -169,13 +200,13 @@ describe('leasehold CLI', () => {
     expect(created.stdout).toBe(`table ${missing} is ready\n`);
   });
 
-  it.each([['list'], ['reap'], ['watch', '--interval', '100ms']])('says a table with another key is not a lease table (%s)', async (...args) => {
+  it.each([['list'], ['reap'], ['watch', '--poll', '100ms']])('says a table with another key is not a lease table (%s)', async (...args) => {
     const result = await cli('--table', otherKeyTable, ...args);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(new RegExp(`^leasehold: Table "${otherKeyTable}" is not a leasehold lease table: its key is id \\(HASH\\)`));
   });
 
-  it.each([['status', 'x'], ['acquire', 'x', '--lease', '30s'], ['release', 'x', '--force']])(
+  it.each([['status', 'x'], ['acquire', 'x', '--lease', '30s'], ['release', 'x'], ['revoke', 'x']])(
     'says a table whose key is a number is not a lease table (%s)',
     async (...args) => {
       const result = await cli('--table', numberKeyTable, ...args);
@@ -194,7 +225,7 @@ describe('leasehold CLI', () => {
     expect(result.stderr).toBe('');
   });
 
-  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'watch', 'reap'])('has --help for %s', async (command) => {
+  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'revoke', 'watch', 'reap'])('has --help for %s', async (command) => {
     const help = await cli(command, '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(new RegExp(`^Usage: leasehold ${command}`));
