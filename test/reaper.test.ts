@@ -189,4 +189,15 @@ describe('eventBridgePublisher', () => {
     expect(events.calls()).toEqual([1, 1]);
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an unknown option', { bus: 'leases' }, 'options.bus'],
+    ['zero attempts', { attempts: 0 }, 'attempts'],
+    ['fractional attempts', { attempts: 1.5 }, 'attempts'],
+  ])('rejects %s', (_what, options, argument) => {
+    const events = recordingEventBridge();
+    expect(() => eventBridgePublisher({ client: events.client, ...options })).toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument }),
+    );
+  });
+
 });

@@ -7,6 +7,8 @@
 import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { backoffMs } from '../core/backoff.js';
 import { sleep, systemClock, type Clock } from '../core/clock.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { rejectUnknownKeys } from '../core/validate.js';
 
 /** `detail` of a `Lease Expired` event. */
 export interface LeaseExpiredDetail {
@@ -45,6 +47,8 @@ type PutEventsCommandClass = typeof import('@aws-sdk/client-eventbridge').PutEve
 /** PutEvents takes at most this many entries per call. */
 const BATCH = 10;
 
+const OPTIONS = ['client', 'eventBusName', 'attempts', 'clock'] as const;
+
 /**
  * Publishes `Lease Expired` events to an EventBridge bus in batches of ten, resending only the
  * entries EventBridge reports as failed, up to `attempts` times in all. The EventBridge client
@@ -52,6 +56,7 @@ const BATCH = 10;
  * peer, and an unbundled Lambda that never publishes should not pay for loading it.
  */
 export function eventBridgePublisher(options: {
+  /** The EventBridge client to publish with (its region, endpoint and credentials). */
   client: EventBridgeClient;
   /** @default the account's default bus */
   eventBusName?: string;
@@ -60,7 +65,9 @@ export function eventBridgePublisher(options: {
   /** @default systemClock */
   clock?: Clock;
 }): LeaseEventPublisher {
+  rejectUnknownKeys('options', options, OPTIONS);
   const attempts = options.attempts ?? 3;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidArgumentError('attempts', 'must be a positive integer');
   const clock = options.clock ?? systemClock;
   const entry = (detail: LeaseExpiredDetail): PutEventsRequestEntry => ({
     Source: LEASE_EVENT_SOURCE,
