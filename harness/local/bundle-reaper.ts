@@ -4,7 +4,7 @@
  * `cdk synth` needs neither esbuild nor Docker. `npm run build` (and so `npm pack`) runs it, and so
  * does the test suite's setup, since the construct finds no handler without it.
  *
- *   npx tsx scripts/bundle-reaper.ts
+ *   npx tsx harness/local/bundle-reaper.ts
  *
  * @module
  */
