@@ -9,6 +9,7 @@
 export { LeaseClient } from './core/lease-client.js';
 export type { LeaseClientOptions, AcquireOptions, WaitingAcquireOptions, LeaseDescription } from './core/lease-client.js';
 export { Lease } from './core/lease.js';
+export type { ElectionLeases, SingletonLeases, PeekOptions, PeekResult } from './core/contracts.js';
 export type { StandbySlot } from './core/lease-record.js';
 export type { RenewOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';

@@ -12,6 +12,8 @@ import {
   LeaderElector,
   LeaseClient,
   observeLeader,
+  systemClock,
+  type ElectionLeases,
   powertoolsElectionMetrics,
   type LeaderInfo,
   type Leadership,
@@ -35,6 +37,7 @@ describe('LeaderElector configuration', () => {
   const guarded = (guardMs: number) => new LeaseClient({ tableName: 'leases', client: clientFor(backend!), guardMs });
   const rules: [string, string, Record<string, unknown>][] = [
     ['a missing lease client', 'leases', { leases: undefined }],
+    ['a lease client without peek', 'leases', { leases: { holderId: 'h', clock: systemClock, driftRatio: 0.01, guardMs: 0, tryAcquire: () => undefined } }],
     ['an empty name', 'name', { name: '' }],
     ['a non-positive lease', 'leaseMs', { leaseMs: 0 }],
     ['a renew interval not shorter than the lease', 'renewEveryMs', { leaseMs: 1_000, renewEveryMs: 1_000 }],
@@ -61,6 +64,13 @@ describe('LeaderElector configuration', () => {
     );
     expect(() => new LeaderElector({ leases: guarded(990), name: 'x', leaseMs: 1_000 })).toThrow(
       'leaseMs: must be longer than what the leader takes off it before trusting it (leaseMs · driftRatio + guardMs = 1000 ms), got 1000',
+    );
+  });
+
+  it('names what a lease client lacks', () => {
+    const leases = { holderId: 7, clock: systemClock, driftRatio: 0.01, peek: () => undefined } as unknown as ElectionLeases;
+    expect(() => new LeaderElector({ leases, name: 'x' })).toThrow(
+      'leases: must implement ElectionLeases, as a LeaseClient does (missing or mistyped: holderId, guardMs, tryAcquire)',
     );
   });
 
@@ -92,6 +102,26 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     return seen;
   };
 
+  /** A LeaseClient as a second installed copy of the package would hand it over: its own, on this suite's table. */
+  const clientOf = (holderId: string) => new LeaseClient({ tableName, client: clientFor(backend), holderId, skewMs: 50 });
+  /**
+   * A lease client from another copy of the package, as this copy sees it: another class with
+   * the same shape (delegating to a real client here). With `standbySlots` it also offers the
+   * standby slots as every copy does, under the key `Symbol.for` shares between copies.
+   */
+  const secondCopy = (leases: LeaseClient, { standbySlots = false } = {}): ElectionLeases => {
+    const key = Symbol.for('leasehold.standbySlots/1');
+    return {
+      holderId: leases.holderId,
+      clock: leases.clock,
+      driftRatio: leases.driftRatio,
+      guardMs: leases.guardMs,
+      peek: (lease, options) => leases.peek(lease, options),
+      tryAcquire: (lease, options) => leases.tryAcquire(lease, options),
+      ...(standbySlots && { [key]: () => (leases as unknown as Record<symbol, () => unknown>)[key]!() }),
+    };
+  };
+
   beforeAll(() => createLeaseTable(admin, tableName));
   afterAll(async () => {
     await closeAll();
@@ -110,6 +140,32 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     const leader = electors.find((e) => e.isLeader)!;
     const follower = electors.find((e) => !e.isLeader)!;
     expect(follower.leader()).toMatchObject({ holderId: leader.leader()!.holderId, isSelf: false });
+  });
+
+  it('elects, hands over and observes through lease clients from another copy of the package, standby slots or not', async () => {
+    const name = fresh();
+    const [a, b] = [electorFor(name, 'a', { leases: secondCopy(clientOf('a')) }), electorFor(name, 'b', { leases: secondCopy(clientOf('b')) })];
+    // Without the standby slots every follower watches closely.
+    expect([a.standbys, b.standbys]).toEqual([0, 0]);
+    const [seenA, seenB] = [campaign(a), campaign(b)];
+    await until(() => a.isLeader || b.isLeader);
+    const [leader, follower, seenLeader, seenFollower] = a.isLeader ? [a, b, seenA, seenB] : [b, a, seenB, seenA];
+    const observed = await observeLeader({ leases: secondCopy(clientOf('o')), name }).next();
+    expect(observed.value).toMatchObject({ holderId: leader.leader()!.holderId, isSelf: false });
+    await leader.resign();
+    await until(() => follower.isLeader);
+    expect(seenLeader.deposed).toEqual([expect.objectContaining({ reason: 'released' })]);
+    expect(seenFollower.leaderships[0]!.fencingToken).toBe(seenLeader.leaderships[0]!.fencingToken + 1);
+    // With them, a follower of another copy stands by in a slot as one of this copy does.
+    const c = electorFor(name, 'c', { leases: secondCopy(clientOf('c'), { standbySlots: true }) });
+    expect(c.standbys).toBe(2);
+    campaign(c);
+    const reader = clientOf('reader');
+    let slotted = false;
+    for (const deadline = Date.now() + 10_000; !slotted && Date.now() < deadline; await delay(20)) {
+      slotted = (await reader.describe(name))!.standbys.some((s) => s.holderId === 'c');
+    }
+    expect(slotted).toBe(true);
   });
 
   it('hands over on resign within about one follower wake-up', async () => {
@@ -215,7 +271,7 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     const observer = new LeaseClient({ tableName, client: clientFor(backend), holderId: 'observer' });
     const changes: (LeaderInfo | undefined)[] = [];
     const watching = (async () => {
-      for await (const leader of observeLeader(observer, name, { signal: stop.signal, intervalMs: 50 })) changes.push(leader);
+      for await (const leader of observeLeader({ leases: observer, name, signal: stop.signal, pollMs: 50 })) changes.push(leader);
     })();
     const a = electorFor(name, 'a');
     campaign(a);
@@ -237,7 +293,7 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     const changes: (LeaderInfo | undefined)[] = [];
     let failure: unknown;
     const watching = (async () => {
-      for await (const leader of observeLeader(observer, name, { signal: stop.signal, intervalMs: 50 })) changes.push(leader);
+      for await (const leader of observeLeader({ leases: observer, name, signal: stop.signal, pollMs: 50 })) changes.push(leader);
     })().catch((error: unknown) => {
       failure = error;
     });
@@ -249,7 +305,7 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
     const b = electorFor(name, 'b');
     campaign(b);
     await until(() => b.isLeader);
-    // Long enough for many failed looks at intervalMs 50.
+    // Long enough for many failed looks at pollMs 50.
     await delay(500);
     down = false;
     await until(() => failure !== undefined || changes.some((c) => c?.holderId === 'b'));
@@ -261,7 +317,7 @@ describe.each(backends())('LeaderElector on $name', (backend) => {
 
   it('stops observing with the error when the table is missing', async () => {
     const observer = new LeaseClient({ tableName: uniqueTableName('missing'), client: clientFor(backend) });
-    await expect(observeLeader(observer, 'x', { intervalMs: 50 }).next()).rejects.toMatchObject({ name: 'TableNotFoundError' });
+    await expect(observeLeader({ leases: observer, name: 'x', pollMs: 50 }).next()).rejects.toMatchObject({ name: 'TableNotFoundError' });
   });
 
   it.skipIf(!backend.features.transactions)('lands fenced writes only while the lease holds (needs transactions)', async () => {

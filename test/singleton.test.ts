@@ -8,7 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, type Lease, LeaseClient, LeaseUnavailableError } from '../lib/index.js';
+import { createLeaseTable, type Lease, LeaseClient, LeaseUnavailableError, type SingletonLeases } from '../lib/index.js';
 import { singleton, type SingletonContext } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 import { cutOff } from './support/faults.js';
@@ -112,6 +112,22 @@ describe.each(backends())('singleton middleware on $name', (backend) => {
     expect(stats.runs).toBe(1);
     expect(results.filter((r) => r === 'done')).toHaveLength(1);
     expect(results.filter((r) => r === 'skipped')).toHaveLength(19);
+    expect((await observer.describe(name))?.state).toBe('released');
+  });
+
+  it('works with a lease client from another installed copy of the package (no instanceof)', async () => {
+    const name = fresh();
+    // What a LeaseClient of a second copy looks like here: a different class with the same shape.
+    const secondCopy: SingletonLeases = {
+      clock: leases.clock,
+      tryAcquire: (lease, options) => leases.tryAcquire(lease, options),
+      acquire: (lease, options) => leases.acquire(lease, options),
+      describe: (lease) => leases.describe(lease),
+    };
+    const { stats, work } = body();
+    const handler = middy(work).use(singleton({ leases: secondCopy, name }));
+    expect(await handler({}, lambdaContext())).toBe('done');
+    expect(stats.runs).toBe(1);
     expect((await observer.describe(name))?.state).toBe('released');
   });
 
@@ -286,6 +302,7 @@ describe('singleton options', () => {
   const leases = new LeaseClient({ tableName: 'leases', client: clientFor(backend!) });
   it.each([
     ['a missing lease client', 'leases', { leases: undefined }],
+    ['a lease client without acquire', 'leases', { leases: { clock: leases.clock, tryAcquire: () => undefined, describe: () => undefined } }],
     ['an empty name', 'name', { name: '' }],
     ['an unknown onBusy', 'onBusy', { onBusy: 'queue' }],
     ['a negative wait', 'onBusy.waitMs', { onBusy: { waitMs: -1 } }],
@@ -296,5 +313,12 @@ describe('singleton options', () => {
   ])('rejects %s (%s)', (_what, argument, override) => {
     const options = { leases, name: 'job', ...override } as Parameters<typeof singleton>[0];
     expect(() => singleton(options)).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', argument }));
+  });
+
+  it('names what a lease client lacks', () => {
+    const leases = { clock: { monotonicNow: () => 0 }, tryAcquire: () => undefined, describe: 'no' } as unknown as SingletonLeases;
+    expect(() => singleton({ leases, name: 'job' })).toThrow(
+      'leases: must implement SingletonLeases, as a LeaseClient does (missing or mistyped: clock.wallNow, clock.random, clock.setTimer, acquire, describe)',
+    );
   });
 });

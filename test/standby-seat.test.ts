@@ -5,6 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaseClient, systemClock, type LeaseDescription } from '../lib/index.js';
+import { standbySlotsOf } from '../lib/core/contracts.js';
 import { StandbySeat } from '../lib/elector/standby-seat.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
@@ -28,6 +29,8 @@ describe.each(backends())('StandbySeat on $name', (backend) => {
       .filter((s) => s.holderId === holderId && s.until > Date.now())
       .map((s) => s.slot)
       .sort();
+  /** The standby-slot writes a client keeps for its elector (not public API). */
+  const slotsFor = (leases: LeaseClient) => standbySlotsOf(leases)!;
   /** What an eventually consistent read from before any standby claim would show. */
   const staleRead = async (name: string): Promise<LeaseDescription> => ({ ...(await leader.describe(name))!, standbys: [] });
 
@@ -51,7 +54,7 @@ describe.each(backends())('StandbySeat on $name', (backend) => {
     const seat = new StandbySeat(follower('f', [0, 0]), name, 2, 10);
     expect(await seat.watchesClosely(await leader.describe(name))).toBe(true);
     await delay(150);
-    expect(await follower('g').claimStandby(name, 0, 60_000)).toBe(true);
+    expect(await slotsFor(follower('g')).claim(name, 0, 60_000)).toBe(true);
     expect(await seat.watchesClosely(await staleRead(name))).toBe(true);
     expect(await slotsOf(name, 'f')).toEqual([1]);
     expect(await slotsOf(name, 'g')).toEqual([0]);
@@ -62,7 +65,7 @@ describe.each(backends())('StandbySeat on $name', (backend) => {
     const leases = follower('f', [0]);
     const seat = new StandbySeat(leases, name, 2, 600);
     expect(await seat.watchesClosely(await leases.describe(name))).toBe(true);
-    await leases.claimStandby(name, 1, 6_000);
+    await slotsFor(leases).claim(name, 1, 6_000);
     expect(await slotsOf(name, 'f')).toEqual([0, 1]);
     expect(await seat.watchesClosely(await leases.describe(name))).toBe(true);
     expect(await slotsOf(name, 'f')).toEqual([0]);

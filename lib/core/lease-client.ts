@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
+import { STANDBY_SLOTS, type ElectionLeases, type SingletonLeases, type StandbySlots } from './contracts.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import type { LeaseRecord, StandbySlot } from './lease-record.js';
@@ -134,7 +135,7 @@ const WAIT_OPTIONS = [...ACQUIRE_OPTIONS, 'waitMs', 'pollMs', 'signal'] as const
  * table. Every acquisition is one conditional write and gets a fencing token larger than any
  * before it for that name.
  */
-export class LeaseClient {
+export class LeaseClient implements ElectionLeases, SingletonLeases {
   /** Who this client acquires as. */
   readonly holderId: string;
   /** The lease table this client reads and writes. */
@@ -253,11 +254,21 @@ export class LeaseClient {
   }
 
   /**
+   * The standby-slot writes, for the elector of this or another installed copy of the package:
+   * not public API.
+   *
+   * @internal
+   */
+  [STANDBY_SLOTS](): StandbySlots {
+    return { claim: (name, slot, untilMs) => this.claimStandby(name, slot, untilMs), release: (name, slot) => this.releaseStandby(name, slot) };
+  }
+
+  /**
    * Registers this client in standby slot `slot` of a lease until `untilMs` from now (wall
    * clock), if the slot is free, lapsed or already ours. One conditional write; never changes
    * who holds the lease or its revision. Returns whether it is ours now.
    */
-  async claimStandby(name: string, slot: number, untilMs: number): Promise<boolean> {
+  private async claimStandby(name: string, slot: number, untilMs: number): Promise<boolean> {
     checkLeaseName(name);
     checkSlot(slot);
     checkDurationMs('untilMs', untilMs, { exclusiveMin: true, max: Number.MAX_SAFE_INTEGER });
@@ -266,7 +277,7 @@ export class LeaseClient {
   }
 
   /** Gives up standby slot `slot` if this client has it. */
-  async releaseStandby(name: string, slot: number): Promise<void> {
+  private async releaseStandby(name: string, slot: number): Promise<void> {
     checkLeaseName(name);
     checkSlot(slot);
     await this.send(undefined, (signal) => this.store.releaseStandby({ name, slot, holderId: this.holderId }, signal));

@@ -8,10 +8,12 @@ import { EventEmitter } from 'node:events';
 import { sleep } from '../core/clock.js';
 import { MIN_REQUEST_MS } from '../core/deadline.js';
 import { backoffMs } from '../core/backoff.js';
-import { LeaseholdError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
+import { LeaseholdError, type LeaseLossReason } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
-import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
+import { isLeaseLostError, type ElectionLeases } from '../core/contracts.js';
+import type { LeaseDescription } from '../core/lease-client.js';
 import type { ElectionMetrics } from './metrics.js';
+import { campaignDecision } from './campaign.js';
 import { renewWhileHeld } from './renewal.js';
 import { drainMsOf, electorSettings, type LeaderElectorOptions, type ResignOptions } from './options.js';
 import { StandbySeat } from './standby-seat.js';
@@ -92,11 +94,14 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   readonly lockDelayMs: number;
   /** The longest a close-watching follower sleeps between looks (see {@link LeaderElectorOptions.followerWakeMs}). */
   readonly followerWakeMs: number;
-  /** How many followers watch the lease closely (see {@link LeaderElectorOptions.standbys}). */
+  /**
+   * How many followers watch the lease closely (see {@link LeaderElectorOptions.standbys}): 0
+   * when `leases` keeps no standby slots.
+   */
   readonly standbys: number;
   /** How often a follower that is not a standby looks (see {@link LeaderElectorOptions.idleWakeMs}). */
   readonly idleWakeMs: number;
-  private readonly leases: LeaseClient;
+  private readonly leases: ElectionLeases;
   private readonly data: Record<string, unknown> | undefined;
   private readonly metrics: ElectionMetrics;
   private readonly closing = new AbortController();
@@ -121,11 +126,11 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.renewEveryMs = settings.renewEveryMs;
     this.lockDelayMs = settings.lockDelayMs;
     this.followerWakeMs = settings.followerWakeMs;
-    this.standbys = settings.standbys;
     this.idleWakeMs = settings.idleWakeMs;
     this.data = settings.data;
     this.metrics = settings.metrics;
-    this.seat = new StandbySeat(this.leases, this.name, this.standbys, this.leaseMs);
+    this.seat = new StandbySeat(this.leases, this.name, settings.standbys, this.leaseMs);
+    this.standbys = this.seat.slots;
   }
 
   /**
@@ -226,25 +231,24 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         });
         this.saw(current);
         lostRace = false;
-        if (takeableInMs === 0) {
-          const lease = await this.leases.tryAcquire(this.name, { leaseMs: this.leaseMs, ...(this.data && { data: this.data }) });
-          if (lease) {
-            this.metrics.duration('TimeToElectMs', clock.monotonicNow() - started);
-            await this.seat.leave();
-            return lease;
-          }
-          lostRace = true;
+        let watchesClosely = false;
+        if (takeableInMs > 0) {
+          failures = 0;
+          // Asked only when the lease cannot be taken now: it may claim or refresh a standby slot, a write.
+          watchesClosely = await this.seat.watchesClosely(current);
+        }
+        const next = campaignDecision({ takeableInMs, watchesClosely }, this, clock);
+        if (next.action === 'sleep') {
+          await sleep(clock, next.ms, this.closing.signal);
           continue;
         }
-        failures = 0;
-        if (await this.seat.watchesClosely(current)) {
-          // Sleep until the lease can first be taken (the jitter spreads the standbys' writes),
-          // but no longer than followerWakeMs so a resign is noticed.
-          const jitter = clock.random() * Math.min(100, this.followerWakeMs / 10);
-          await sleep(clock, Math.min(Math.max(takeableInMs, 1) + jitter, this.followerWakeMs), this.closing.signal);
-        } else {
-          await sleep(clock, this.idleWakeMs * (0.75 + clock.random() / 2), this.closing.signal);
+        const lease = await this.leases.tryAcquire(this.name, { leaseMs: this.leaseMs, ...(this.data && { data: this.data }) });
+        if (lease) {
+          this.metrics.duration('TimeToElectMs', clock.monotonicNow() - started);
+          await this.seat.leave();
+          return lease;
         }
+        lostRace = true;
       } catch (error) {
         if (this.closing.signal.aborted) break;
         this.report(error);
@@ -262,7 +266,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       lease.signal.addEventListener(
         'abort',
         () => {
-          const reason = lease.signal.reason instanceof LeaseLostError ? lease.signal.reason.reason : 'expired';
+          const reason = isLeaseLostError(lease.signal.reason) ? lease.signal.reason.reason : 'expired';
           if (reason !== 'released') this.standAside(this.lockDelayMs);
           // Counted from the lease's end, not from resign(): a long drain must not use up the
           // time the followers need to notice the release.
@@ -286,7 +290,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       } catch (error) {
         // A callback that stops because its leadership ended (rethrowing the signal's reason, or
         // its lease's loss) is doing the right thing.
-        const endedThisTerm = error instanceof LeaseLostError && error.fencingToken === lease.fencingToken;
+        const endedThisTerm = isLeaseLostError(error) && error.fencingToken === lease.fencingToken;
         if (!endedThisTerm) this.report(error);
         if (term.signal.aborted) this.failedTerms = 0;
         else this.sitOutAfterFailure(this.leases.clock.monotonicNow() - electedAt);
@@ -330,7 +334,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       onFailed: (error) => {
         this.metrics.count('RenewFailed');
         // A lost lease has already aborted its signal; anything else is retried next tick.
-        if (!(error instanceof LeaseLostError)) this.report(error);
+        if (!isLeaseLostError(error)) this.report(error);
       },
     });
   }

@@ -6,15 +6,19 @@
  * @module
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import { LeaseClient } from '../core/lease-client.js';
+import { checkLeases, ELECTION_LEASES, type ElectionLeases } from '../core/contracts.js';
 import { MAX_STANDBY_SLOTS } from '../core/schema.js';
 import { checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
 import { noMetrics, type ElectionMetrics } from './metrics.js';
 
 /** Options of `LeaderElector`. */
 export interface LeaderElectorOptions {
-  /** The lease client to campaign with (its holder id, clock and skew allowance). */
-  readonly leases: LeaseClient;
+  /**
+   * The lease client to campaign with (its holder id, clock, drift and guard): a `LeaseClient`,
+   * from this or another installed copy of the package, or anything implementing
+   * {@link ElectionLeases}.
+   */
+  readonly leases: ElectionLeases;
   /** The lease name: everyone electing one leader uses the same. */
   readonly name: string;
   /** Lease duration. A crashed leader is replaced after about `leaseMs + skewMs`. @default 10000 */
@@ -39,7 +43,8 @@ export interface LeaderElectorOptions {
    * `followerWakeMs`). The others register nowhere and look only every `idleWakeMs`, claiming a
    * standby slot when one is free or lapsed: so 50 followers cost the table about what a few do.
    * Standby choice affects only who takes over and how fast, never safety. 0 makes every
-   * follower watch closely. @default 2
+   * follower watch closely, as does a `leases` that keeps no standby slots (one that is not a
+   * `LeaseClient`). @default 2
    */
   readonly standbys?: number;
   /**
@@ -75,7 +80,7 @@ const RESIGN_OPTIONS = ['drainMs'] as const;
 export function electorSettings(options: LeaderElectorOptions): ElectorSettings {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
   rejectUnknownKeys('options', options, OPTIONS);
-  if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
+  checkLeases(options.leases, 'ElectionLeases', ELECTION_LEASES);
   checkLeaseName(options.name);
   const leaseMs = options.leaseMs ?? 10_000;
   checkDurationMs('leaseMs', leaseMs, { exclusiveMin: true });

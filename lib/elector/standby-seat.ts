@@ -6,20 +6,27 @@
  *
  * @module
  */
-import type { LeaseClient, LeaseDescription } from '../core/lease-client.js';
+import { standbySlotsOf, type ElectionLeases, type StandbySlots } from '../core/contracts.js';
+import type { LeaseDescription } from '../core/lease-client.js';
 
 /** A slot lasts this many leases and is refreshed when half of it is left: one write per five leases. */
 const STANDBY_LEASES = 10;
 
 export class StandbySeat {
+  /** How many slots the followers share: 0 when `leases` keeps none, so every follower watches closely. */
+  readonly slots: number;
+  private readonly writes: StandbySlots | undefined;
   private slot: number | undefined;
 
   constructor(
-    private readonly leases: LeaseClient,
+    private readonly leases: ElectionLeases,
     private readonly name: string,
-    private readonly slots: number,
+    slots: number,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.writes = standbySlotsOf(leases);
+    this.slots = this.writes ? slots : 0;
+  }
 
   /**
    * Whether this follower watches the lease closely: it holds a slot (claiming a free or lapsed
@@ -28,7 +35,7 @@ export class StandbySeat {
    * never keeps two slots.
    */
   async watchesClosely(current: LeaseDescription | undefined): Promise<boolean> {
-    if (this.slots === 0 || !current) return true;
+    if (!this.writes || this.slots === 0 || !current) return true;
     const now = this.leases.clock.wallNow();
     const live = current.standbys.filter((s) => s.slot < this.slots && s.until > now);
     const standbyMs = this.leaseMs * STANDBY_LEASES;
@@ -39,14 +46,14 @@ export class StandbySeat {
     if (kept) {
       await this.hold(kept.slot);
       for (const extra of mine) if (extra !== kept) await this.give(extra.slot);
-      if (kept.until - now < standbyMs / 2) await this.leases.claimStandby(this.name, kept.slot, standbyMs);
+      if (kept.until - now < standbyMs / 2) await this.writes.claim(this.name, kept.slot, standbyMs);
       return true;
     }
     // 2. The read does not show the slot this follower believes it holds: it may predate the
     //    claim. Refresh that slot (free, lapsed or its own) before looking for another.
     const believed = this.slot;
     if (believed !== undefined) {
-      if (await this.leases.claimStandby(this.name, believed, standbyMs)) return true;
+      if (await this.writes.claim(this.name, believed, standbyMs)) return true;
       this.slot = undefined;
     }
     // 3. Claim a free slot. Start at a random one so racing followers spread out, and try the
@@ -58,7 +65,7 @@ export class StandbySeat {
     const start = Math.floor(this.leases.clock.random() * free.length);
     for (let i = 0; i < free.length; i++) {
       const slot = free[(start + i) % free.length]!;
-      if (await this.leases.claimStandby(this.name, slot, standbyMs)) {
+      if (await this.writes.claim(this.name, slot, standbyMs)) {
         this.slot = slot;
         return true;
       }
@@ -82,6 +89,6 @@ export class StandbySeat {
 
   /** Conditional on this holder, so it never empties a slot another follower has since claimed. */
   private async give(slot: number): Promise<void> {
-    await this.leases.releaseStandby(this.name, slot).catch(() => {});
+    await this.writes?.release(this.name, slot).catch(() => {});
   }
 }

@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import { settledOrAfter } from '../core/clock.js';
 import { InvalidArgumentError, LeaseUnavailableError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
-import { LeaseClient } from '../core/lease-client.js';
+import { checkLeases, SINGLETON_LEASES, type SingletonLeases } from '../core/contracts.js';
 import { checkData, checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
 
 /** What to do when another invocation holds the lease. */
@@ -29,8 +29,12 @@ export type OnBusy =
 
 /** Options of {@link singleton}. */
 export interface SingletonOptions<TEvent = unknown> {
-  /** The lease client to acquire with (its table, holder id, clock and skew allowance). */
-  readonly leases: LeaseClient;
+  /**
+   * The lease client to acquire with (its table, holder id, clock and skew allowance): a
+   * `LeaseClient`, from this or another installed copy of the package, or anything implementing
+   * {@link SingletonLeases}.
+   */
+  readonly leases: SingletonLeases;
   /** The lease name, or how to compute it from the event (one singleton per tenant, say). */
   readonly name: string | ((event: TEvent, context: Context) => string);
   /**
@@ -93,7 +97,7 @@ export function singleton<TEvent = unknown, TResult = unknown>(
 ): MiddlewareObj<TEvent, TResult, Error, Context> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
   rejectUnknownKeys('options', options, OPTIONS);
-  if (!(options.leases instanceof LeaseClient)) throw new InvalidArgumentError('leases', 'must be a LeaseClient');
+  checkLeases(options.leases, 'SingletonLeases', SINGLETON_LEASES);
   if (typeof options.name !== 'function') checkLeaseName(options.name);
   const { onBusy, marginMs, timeoutEarlyMs } = { ...DEFAULTS, ...options };
   checkDurationMs('marginMs', marginMs);
