@@ -1,12 +1,11 @@
 /**
  * One small hook for election metrics, and an adapter that publishes them through Powertools
- * Metrics (CloudWatch embedded metric format). The adapter imports Powertools only as a type:
- * the caller passes its own `Metrics` instance, so the elector never loads it.
+ * Metrics (CloudWatch embedded metric format). The adapter does not import Powertools, even as a
+ * type: the caller passes its own `Metrics` instance, which it accepts by shape, so neither the
+ * elector nor its type declarations need Powertools installed.
  *
  * @module
  */
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-
 /** Counters an elector reports. */
 export type ElectionCounter =
   /** This node became leader. */
@@ -36,12 +35,18 @@ export interface ElectionMetrics {
 /** Discards everything: the default. */
 export const noMetrics: ElectionMetrics = { count: () => {}, duration: () => {} };
 
+/** What {@link powertoolsElectionMetrics} uses of a Powertools `Metrics` instance, which has it. */
+export interface PowertoolsMetricsLike {
+  /** Adds one data point of metric `name` in `unit` (Powertools' `Metrics.addMetric`). */
+  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+}
+
 /**
  * Publishes election metrics through a Powertools `Metrics` instance (EMF). Flushing stays the
  * caller's: in Lambda the Powertools middleware does it; a container calls
  * `metrics.publishStoredMetrics()` on its own schedule.
  */
-export function powertoolsElectionMetrics(metrics: Metrics): ElectionMetrics {
+export function powertoolsElectionMetrics(metrics: PowertoolsMetricsLike): ElectionMetrics {
   return {
     count: (metric, value = 1) => metrics.addMetric(metric, 'Count', value),
     duration: (metric, ms) => metrics.addMetric(metric, 'Milliseconds', ms),
