@@ -109,3 +109,28 @@ describe('table names', () => {
     expect(await tableNames()).toEqual(before);
   });
 });
+
+describe('createLeaseTable options', () => {
+  const client = clientFor(backend!);
+  afterAll(() => client.destroy());
+  const tableNames = async () => (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+
+  it.each([
+    ['a wait in seconds under the old name', 'options.waitSeconds', { waitSeconds: 60 }],
+    ['a fractional wait', 'waitMs', { waitMs: 1.5 }],
+    ['a zero wait', 'waitMs', { waitMs: 0 }],
+    ['a negative wait', 'waitMs', { waitMs: -1 }],
+    ['a wait given as a string', 'waitMs', { waitMs: '60000' }],
+  ])('rejects %s with InvalidArgumentError(%s), creating nothing', async (_what, argument, options) => {
+    const before = await tableNames();
+    const name = uniqueTableName('bad-wait');
+    await expect(createLeaseTable(client, name, options as { waitMs?: number })).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
+    expect(await tableNames()).toEqual(before);
+  });
+
+  it('waits in ms, also for less than the SDK waiter would first sleep', async () => {
+    const name = uniqueTableName('short-wait');
+    await createLeaseTable(client, name, { waitMs: 19_000 });
+    await expect(verifyLeaseTable(client, name)).resolves.toBeUndefined();
+  });
+});

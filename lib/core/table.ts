@@ -11,22 +11,25 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { TableSchemaMismatchError } from './errors.js';
+import { InvalidArgumentError, TableSchemaMismatchError } from './errors.js';
 import { translateError } from './store-errors.js';
 import { LeaseAttribute, ReaperIndex } from './schema.js';
-import { checkTableName } from './validate.js';
+import { checkDurationMs, checkTableName, rejectUnknownKeys } from './validate.js';
 
 /** Options of {@link createLeaseTable}. */
 export interface CreateLeaseTableOptions {
-  /** How long to wait for the table to become active, in seconds. @default 60 */
-  readonly waitSeconds?: number;
+  /** How long to wait for the table to become active, in whole ms. @default 60000 */
+  readonly waitMs?: number;
 }
+
+/** The SDK waiter's own first delay between checks of the table, in seconds. */
+const WAITER_MIN_DELAY_S = 20;
 
 /**
  * Creates an on-demand lease table with its sparse reaper index and waits until it is active.
  * Succeeds without change if a lease table of that name already exists; throws
  * {@link TableSchemaMismatchError} if a table of that name has another key, and
- * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse.
+ * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse or a bad option.
  */
 export async function createLeaseTable(
   client: DynamoDBClient,
@@ -34,6 +37,11 @@ export async function createLeaseTable(
   options: CreateLeaseTableOptions = {},
 ): Promise<void> {
   checkTableName(tableName);
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+  rejectUnknownKeys('options', options, ['waitMs']);
+  const waitMs = options.waitMs ?? 60_000;
+  checkDurationMs('waitMs', waitMs, { exclusiveMin: true });
+  if (!Number.isInteger(waitMs)) throw new InvalidArgumentError('waitMs', `must be a whole number of milliseconds, got ${waitMs}`);
   try {
     await client.send(
       new CreateTableCommand({
@@ -60,7 +68,10 @@ export async function createLeaseTable(
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceInUseException') throw translateError(error, tableName, undefined);
   }
-  await waitUntilTableExists({ client, maxWaitTime: options.waitSeconds ?? 60 }, { TableName: tableName });
+  // The waiter counts in seconds and refuses a wait no longer than its first delay: a shorter
+  // wait checks more often instead.
+  const maxWaitTime = waitMs / 1_000;
+  await waitUntilTableExists({ client, maxWaitTime, minDelay: Math.min(WAITER_MIN_DELAY_S, maxWaitTime / 2) }, { TableName: tableName });
   await verifyLeaseTable(client, tableName);
 }
 
