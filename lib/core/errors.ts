@@ -187,16 +187,16 @@ export class LeaseStoreError extends LeaseholdError {
   readonly outcomeUnknown: boolean;
   /** Sending the same request again may succeed (throttling, lost connections, 5xx). */
   readonly retryable: boolean;
+  /** `retryable` defaults to `outcomeUnknown`: a write that may have landed is resent to learn how it ended. */
   constructor(
     message: string,
     leaseName: string | undefined,
-    outcomeUnknown: boolean,
-    options?: { cause?: unknown; retryable?: boolean },
+    options: { outcomeUnknown: boolean; retryable?: boolean; cause?: unknown },
   ) {
     super(message, options);
     this.leaseName = leaseName;
-    this.outcomeUnknown = outcomeUnknown;
-    this.retryable = options?.retryable ?? outcomeUnknown;
+    this.outcomeUnknown = options.outcomeUnknown;
+    this.retryable = options.retryable ?? options.outcomeUnknown;
   }
 }
 
@@ -211,7 +211,7 @@ export class LeaseStoreError extends LeaseholdError {
 export class TransactionConflictError extends LeaseStoreError {
   /** See {@link LeaseholdError.name}. */
   override readonly name = 'TransactionConflictError';
-  constructor(message: string, leaseName: string | undefined, outcomeUnknown: boolean, options?: { cause?: unknown }) {
-    super(message, leaseName, outcomeUnknown, { ...options, retryable: true });
+  constructor(message: string, leaseName: string | undefined, options: { outcomeUnknown: boolean; cause?: unknown }) {
+    super(message, leaseName, { ...options, retryable: true });
   }
 }

@@ -11,9 +11,10 @@ import { backoffMs } from './backoff.js';
 import { STANDBY_SLOTS, type ElectionLeases, type SingletonLeases, type StandbySlots } from './contracts.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
-import type { LeaseRecord, StandbySlot } from './lease-record.js';
+import { ownWrite, writeLanded, type LeaseDescription, type LeaseRecord } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
-import { MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
+import { DEFAULT_SKEW_MS } from './defaults.js';
 import { isRetryable } from './store-errors.js';
 import { MAX_STANDBY_SLOTS } from './schema.js';
 import {
@@ -26,6 +27,9 @@ import {
   MAX_TIMER_MS,
   rejectUnknownKeys,
 } from './validate.js';
+
+// Defined beside the stored record it describes; the client is where callers meet it.
+export type { LeaseDescription } from './lease-record.js';
 
 /** Options of {@link LeaseClient}. */
 export interface LeaseClientOptions {
@@ -81,39 +85,10 @@ export interface WaitingAcquireOptions extends AcquireOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A lease as stored, judged by this client's clocks. */
-export interface LeaseDescription {
-  /** The lease name: the item's partition key. */
-  readonly name: string;
-  /** The holder, or the last holder once released or expired. */
-  readonly holderId: string;
-  /** The token of the latest acquisition; kept through release and expiry, so the next one continues from it. */
-  readonly fencingToken: number;
-  /**
-   * `held`, `released` or `expired`. A lease still marked held whose `expiresAt + skewMs` has
-   * passed on this client's wall clock is reported `expired` before the reaper marks it.
-   */
-  readonly state: 'held' | 'released' | 'expired';
-  /** The lease duration the holder asked for at its acquisition or latest renewal, in ms. */
-  readonly leaseMs: number;
-  /** Wall-clock expiry the holder wrote, epoch ms. */
-  readonly expiresAt: number;
-  /** Wall-clock epoch ms of the acquisition that produced the fencing token. */
-  readonly acquiredAt: number;
-  /** Wall-clock epoch ms of the last write (renewals included). */
-  readonly updatedAt: number;
-  /** Changes on every write; an unchanged revision means no renewal happened. */
-  readonly revision: string;
-  /** The holder's (or last holder's) payload, from its acquisition or a renewal; `undefined` if it gave none. */
-  readonly data: Record<string, unknown> | undefined;
-  /** Followers registered as standbys (see `LeaderElector`). */
-  readonly standbys: readonly StandbySlot[];
-}
-
 /** What a failed acquisition learned, so a waiting caller can sleep until the lease can first be taken. */
 interface Refusal {
   readonly current: LeaseRecord | undefined;
-  readonly retryInMs: number;
+  readonly takeableInMs: number;
 }
 
 /** The revision of a held lease as first seen by this client, for the observed-unchanged path. */
@@ -163,14 +138,14 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     }
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     checkNonEmptyString('holderId', this.holderId);
-    this.skewMs = options.skewMs ?? 1_000;
+    this.skewMs = options.skewMs ?? DEFAULT_SKEW_MS;
     checkDurationMs('skewMs', this.skewMs);
     this.driftRatio = options.driftRatio ?? 0.01;
     checkRatio('driftRatio', this.driftRatio, 0.5);
     const guardMs = options.guardMs ?? 0;
     checkDurationMs('guardMs', guardMs);
     this.guardMs = guardMs;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     checkDurationMs('requestTimeoutMs', this.requestTimeoutMs, { min: MIN_REQUEST_MS });
     this.clock = options.clock ?? systemClock;
     this.tableName = options.tableName;
@@ -214,9 +189,9 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
       const waited = this.clock.monotonicNow() - started;
       const left = waitMs - waited;
       if (left <= 0) throw new LeaseUnavailableError(name, result.current && snapshot(result.current), waited);
-      const untilTakeable = Math.min(result.retryInMs, pollMs);
-      const jitter = this.clock.random() * Math.min(100, untilTakeable / 10 + 10);
-      await sleep(this.clock, Math.min(untilTakeable + jitter, left), options.signal);
+      const nextTryInMs = Math.min(result.takeableInMs, pollMs);
+      const jitter = this.clock.random() * Math.min(100, nextTryInMs / 10 + 10);
+      await sleep(this.clock, Math.min(nextTryInMs + jitter, left), options.signal);
     }
   }
 
@@ -248,9 +223,10 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     rejectUnknownKeys('options', options, ['consistent', 'timeoutMs', 'signal']);
     if (options.timeoutMs !== undefined) checkDurationMs('options.timeoutMs', options.timeoutMs, { min: MIN_REQUEST_MS });
     const timeoutMs = Math.min(options.timeoutMs ?? this.requestTimeoutMs, this.requestTimeoutMs);
-    const record = await withDeadline(this.clock, timeoutMs, options.signal, (signal) => this.store.read(name, signal, options.consistent === true));
-    const { retryInMs } = this.refused(name, record);
-    return { lease: record && this.described(record), takeableInMs: retryInMs };
+    const consistent = options.consistent === true;
+    const record = await withDeadline(this.clock, timeoutMs, options.signal, (signal) => this.store.read(name, signal, { consistent }));
+    const { takeableInMs } = this.refused(name, record);
+    return { lease: record && this.described(record), takeableInMs };
   }
 
   /**
@@ -303,7 +279,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     const nonce = randomUUID();
     const outcome = await this.send(undefined, (signal) => this.store.release({ name, fencingToken, nonce, wallNow: this.clock.wallNow() }, signal));
     // A refusal carrying our nonce is our own earlier send of this same write, answered late.
-    return outcome.landed || outcome.current?.revision === nonce;
+    return writeLanded(outcome, nonce);
   }
 
   private described(record: LeaseRecord): LeaseDescription {
@@ -351,11 +327,10 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
           data: options.data,
         }, signal));
         if (outcome.landed) return this.won(outcome.record, first);
-        const current = outcome.current;
-        if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
-          return this.won(current, first);
-        }
-        return this.refused(name, current);
+        // Refused by our own earlier send of this write, which landed and lost its answer.
+        const own = ownWrite(outcome.current, nonce);
+        if (own) return this.won(own, first);
+        return this.refused(name, outcome.current);
       } catch (error) {
         if (!isRetryable(error)) throw error;
         lastError = error;
@@ -363,16 +338,14 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
       }
     }
     // No send got an answer: the table is the only witness of whether one landed.
-    const current = mayHaveLanded ? await this.send(options.leaseMs, (signal) => this.store.read(name, signal)).catch(() => undefined) : undefined;
-    if (current?.revision === nonce && current.holderId === this.holderId && current.state === 'held') {
-      return this.won(current, first ?? { at: this.clock.monotonicNow(), wallAt: this.clock.wallNow() });
-    }
+    const stored = mayHaveLanded ? await this.send(options.leaseMs, (signal) => this.store.read(name, signal)).catch(() => undefined) : undefined;
+    const own = ownWrite(stored, nonce);
+    if (own) return this.won(own, first ?? { at: this.clock.monotonicNow(), wallAt: this.clock.wallNow() });
     const unseen = mayHaveLanded ? ` If one landed unseen, the lease lapses by itself within ${options.leaseMs} ms.` : '';
     throw new LeaseStoreError(
       `Could not acquire lease "${name}": ${ACQUIRE_ATTEMPTS} attempts failed (${lastError?.message}).${unseen}`,
       name,
-      mayHaveLanded,
-      { cause: lastError, retryable: true },
+      { outcomeUnknown: mayHaveLanded, cause: lastError, retryable: true },
     );
   }
 
@@ -391,7 +364,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     // A reaped lease waits out the same bounds as a held one (see the acquire condition).
     if (!current || current.state === 'released') {
       this.observations.delete(name);
-      return { current, retryInMs: 0 };
+      return { current, takeableInMs: 0 };
     }
     const now = this.clock.monotonicNow();
     let observed = this.observations.get(name);
@@ -402,9 +375,9 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     }
     const byWallClock = current.expiresAt + this.skewMs - this.clock.wallNow();
     const byObservation = observed.seenAt + observed.leaseMs * (1 + this.driftRatio) - now;
-    const untilTakeable = Math.min(byWallClock, byObservation);
-    // Both conditions are strict inequalities: wait one ms past the boundary.
-    return { current, retryInMs: untilTakeable < 0 ? 0 : untilTakeable + 1 };
+    const boundaryInMs = Math.min(byWallClock, byObservation);
+    // Both conditions are strict inequalities: it is takeable one ms past the boundary.
+    return { current, takeableInMs: boundaryInMs < 0 ? 0 : boundaryInMs + 1 };
   }
 }
 

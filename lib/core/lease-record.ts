@@ -1,24 +1,51 @@
 /**
- * The shapes of stored lease items, and reading one from DynamoDB's native-value form.
+ * The shapes of stored lease items (and of a lease as a client describes it), reading one from
+ * DynamoDB's native-value form, and recognising one's own write in it.
  *
  * @module
  */
 import { LeaseAttribute as A, MAX_STANDBY_SLOTS, standbySlotAttribute, type StoredLeaseState } from './schema.js';
 
-/** A lease item as stored. */
-export interface LeaseRecord {
+/**
+ * A lease as stored, judged by this client's clocks (see `LeaseClient.describe`): the stored
+ * item's fields, with `state` reading `expired` once the lease has lapsed by this client's wall
+ * clock, before the reaper marks it.
+ */
+export interface LeaseDescription {
+  /** The lease name: the item's partition key. */
   readonly name: string;
+  /** The holder, or the last holder once released or expired. */
   readonly holderId: string;
+  /** The token of the latest acquisition; kept through release and expiry, so the next one continues from it. */
   readonly fencingToken: number;
+  /**
+   * `held`, `released` or `expired`. A lease still marked held whose `expiresAt + skewMs` has
+   * passed on this client's wall clock is reported `expired` before the reaper marks it.
+   */
+  readonly state: 'held' | 'released' | 'expired';
+  /** The lease duration the holder asked for at its acquisition or latest renewal, in ms. */
   readonly leaseMs: number;
+  /** Wall-clock expiry the holder wrote, epoch ms. */
   readonly expiresAt: number;
-  readonly revision: string;
-  readonly state: StoredLeaseState;
+  /** Wall-clock epoch ms of the acquisition that produced the fencing token. */
   readonly acquiredAt: number;
+  /** Wall-clock epoch ms of the last write (renewals included). */
   readonly updatedAt: number;
+  /** Changes on every write; an unchanged revision means no renewal happened. */
+  readonly revision: string;
+  /** The holder's (or last holder's) payload, from its acquisition or a renewal; `undefined` if it gave none. */
   readonly data: Record<string, unknown> | undefined;
-  /** Followers registered as standbys, by slot. */
+  /** Followers registered as standbys (see `LeaderElector`). */
   readonly standbys: readonly StandbySlot[];
+}
+
+/**
+ * A lease item as stored, before any client's clock judges it: the fields of a
+ * {@link LeaseDescription}, with the stored state.
+ */
+export interface LeaseRecord extends Omit<LeaseDescription, 'state'> {
+  /** As the item says: `expired` only once the reaper has marked it. */
+  readonly state: StoredLeaseState;
 }
 
 /** A follower registered in a standby slot of a lease, until a wall-clock time. */
@@ -44,6 +71,25 @@ export interface IndexedLease {
 export type WriteOutcome =
   | { readonly landed: true; readonly record: LeaseRecord }
   | { readonly landed: false; readonly current: LeaseRecord | undefined };
+
+/**
+ * `record` if it shows the write that stored `nonce` as its revision, with nothing written since;
+ * otherwise `undefined`. Every lease write stores a fresh nonce (standby slots aside, which change
+ * neither holder nor state), so this is how a sender recognises its own write after the answer
+ * was lost, or after a resend found the first send had already landed: the nonce implies the
+ * holder, token and state that write left.
+ */
+export function ownWrite(record: LeaseRecord | undefined, nonce: string): LeaseRecord | undefined {
+  return record?.revision === nonce ? record : undefined;
+}
+
+/**
+ * Whether the write that stored `nonce` landed: answered as landed, or refused because an
+ * earlier send of the same write (the SDK's own resend, or the caller's) had landed already.
+ */
+export function writeLanded(outcome: WriteOutcome, nonce: string): boolean {
+  return outcome.landed || ownWrite(outcome.current, nonce) !== undefined;
+}
 
 /** A lease item (native values, as lib-dynamodb reads it) as a record. */
 export function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {

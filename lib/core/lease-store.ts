@@ -14,13 +14,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
   type TransactWriteCommandInput,
-  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { FencedWriteRejectedError, LeaseStoreError } from './errors.js';
 import { toLeaseRecord, type IndexedLease, type LeaseRecord, type WriteOutcome } from './lease-record.js';
 import { translateError } from './store-errors.js';
 import { noDeadline, type Deadline } from './deadline.js';
+import { when, withPlaceholders, type ResolvedExpressions } from './expressions.js';
 import { LeaseAttribute as A, ReaperIndex, reapShardOf, standbySlotAttribute } from './schema.js';
 
 export interface AcquireRequest {
@@ -67,29 +67,8 @@ export interface MarkExpiredRequest {
   readonly wallNow: number;
 }
 
-const names = Object.fromEntries(Object.values(A).map((attribute) => [`#${attribute}`, attribute]));
-
-/** The `#placeholder` names an update's expressions use: DynamoDB rejects unused ones. */
-function namesUsedIn(input: { UpdateExpression?: string | undefined; ConditionExpression?: string | undefined }): Record<string, string> {
-  const expression = `${input.UpdateExpression} ${input.ConditionExpression}`;
-  return Object.fromEntries(Object.entries(names).filter(([placeholder]) => expression.includes(placeholder)));
-}
-
-/** Conditions, named so each write reads as a sentence. */
-const when = {
-  absent: 'attribute_not_exists(#name)',
-  // Only its holder (or an operator's revoke) releases a lease. A reaped one is not free: the
-  // reaper judged expiry by its own clock and allowance, so it is taken by the same rule as a
-  // held one, and no reaper setting can let a contender in while the holder still trusts it.
-  released: '#state = :released',
-  wallExpired: '#expiresAt < :staleBefore',
-  unchangedSinceObserved: '#revision = :unchangedRevision',
-  heldByMe: '#state = :held AND #holderId = :holderId AND #fencingToken = :fencingToken',
-  // A delayed retry of an older renewal must not pull the expiry back below a newer one's.
-  extends: '#expiresAt <= :expiresAt',
-  heldAtToken: '#state = :held AND #fencingToken = :fencingToken',
-  heldAtRevision: '#state = :held AND #fencingToken = :fencingToken AND #revision = :revision',
-} as const;
+/** What an update sends besides its key: expressions, and the names and values they use. */
+type UpdateExpressions = ResolvedExpressions<{ UpdateExpression: string; ConditionExpression: string }>;
 
 /** Conditional writes and consistent reads of lease items in one table. */
 export class LeaseStore {
@@ -124,28 +103,26 @@ export class LeaseStore {
       '#reapShard = :reapShard',
     ];
     if (request.data !== undefined) set.push('#data = :data');
+    const expressions = {
+      // A new holder never inherits the previous holder's payload.
+      UpdateExpression: `SET ${set.join(', ')}${request.data === undefined ? ' REMOVE #data' : ''}`,
+      ConditionExpression: takeable.join(' OR '),
+    };
     return this.update(
       request.name,
-      {
-        // A new holder never inherits the previous holder's payload.
-        UpdateExpression: `SET ${set.join(', ')}${request.data === undefined ? ' REMOVE #data' : ''}`,
-        ConditionExpression: takeable.join(' OR '),
-        ExpressionAttributeValues: {
-          ':holderId': request.holderId,
-          ':zero': 0,
-          ':one': 1,
-          ':leaseMs': request.leaseMs,
-          ':expiresAt': request.expiresAt,
-          ':nonce': request.nonce,
-          ':held': 'held',
-          ':released': 'released',
-          ':wallNow': request.wallNow,
-          ':reapShard': reapShardOf(request.name),
-          ':staleBefore': request.staleBefore,
-          ...(request.unchangedRevision !== undefined && { ':unchangedRevision': request.unchangedRevision }),
-          ...(request.data !== undefined && { ':data': request.data }),
-        },
-      },
+      withPlaceholders(expressions, {
+        ':holderId': request.holderId,
+        ':zero': 0,
+        ':one': 1,
+        ':leaseMs': request.leaseMs,
+        ':expiresAt': request.expiresAt,
+        ':nonce': request.nonce,
+        ':wallNow': request.wallNow,
+        ':reapShard': reapShardOf(request.name),
+        ':staleBefore': request.staleBefore,
+        ':unchangedRevision': request.unchangedRevision,
+        ':data': request.data,
+      }),
       abortSignal,
     );
   }
@@ -156,20 +133,18 @@ export class LeaseStore {
     if (request.data !== undefined) set.push('#data = :data');
     return this.update(
       request.name,
-      {
-        UpdateExpression: `SET ${set.join(', ')}`,
-        ConditionExpression: `${when.heldByMe} AND ${when.extends}`,
-        ExpressionAttributeValues: {
-          ':held': 'held',
+      withPlaceholders(
+        { UpdateExpression: `SET ${set.join(', ')}`, ConditionExpression: `${when.heldByMe} AND ${when.extends}` },
+        {
           ':holderId': request.holderId,
           ':fencingToken': request.fencingToken,
           ':leaseMs': request.leaseMs,
           ':expiresAt': request.expiresAt,
           ':nonce': request.nonce,
           ':wallNow': request.wallNow,
-          ...(request.data !== undefined && { ':data': request.data }),
+          ':data': request.data,
         },
-      },
+      ),
       abortSignal,
     );
   }
@@ -185,24 +160,16 @@ export class LeaseStore {
   release(request: ReleaseRequest & { holderId?: undefined }, abortSignal?: AbortSignal): Promise<WriteOutcome>;
   async release(request: ReleaseRequest, abortSignal?: AbortSignal): Promise<WriteOutcome | undefined> {
     const mine = request.holderId !== undefined;
-    const input = {
-      UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
-      ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
-      ExpressionAttributeValues: {
-        ':held': 'held',
-        ':released': 'released',
-        ':fencingToken': request.fencingToken,
-        ':nonce': request.nonce,
-        ':wallNow': request.wallNow,
-        ...(mine && { ':holderId': request.holderId }),
+    const input = withPlaceholders(
+      {
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+        ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
       },
-    };
+      { ':fencingToken': request.fencingToken, ':nonce': request.nonce, ':wallNow': request.wallNow, ':holderId': request.holderId },
+    );
     if (!mine) return this.update(request.name, input, abortSignal);
     try {
-      await this.documents.send(
-        new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: request.name }, ...input, ExpressionAttributeNames: namesUsedIn(input) }),
-        { abortSignal },
-      );
+      await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: request.name }, ...input }), { abortSignal });
     } catch (error) {
       // Already released, taken over or reaped: nothing to undo.
       if (error instanceof ConditionalCheckFailedException) return undefined;
@@ -215,18 +182,13 @@ export class LeaseStore {
   markExpired(request: MarkExpiredRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
     return this.update(
       request.name,
-      {
-        UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
-        ConditionExpression: when.heldAtRevision,
-        ExpressionAttributeValues: {
-          ':held': 'held',
-          ':expired': 'expired',
-          ':fencingToken': request.fencingToken,
-          ':revision': request.revision,
-          ':nonce': request.nonce,
-          ':wallNow': request.wallNow,
+      withPlaceholders(
+        {
+          UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+          ConditionExpression: when.heldAtRevision,
         },
-      },
+        { ':fencingToken': request.fencingToken, ':revision': request.revision, ':nonce': request.nonce, ':wallNow': request.wallNow },
+      ),
       abortSignal,
     );
   }
@@ -249,9 +211,7 @@ export class LeaseStore {
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: { [A.name]: holder.name },
-                ConditionExpression: when.heldByMe,
-                ExpressionAttributeNames: { '#state': A.state, '#holderId': A.holderId, '#fencingToken': A.fencingToken },
-                ExpressionAttributeValues: { ':held': 'held', ':holderId': holder.holderId, ':fencingToken': holder.fencingToken },
+                ...withPlaceholders({ ConditionExpression: when.heldByMe }, { ':holderId': holder.holderId, ':fencingToken': holder.fencingToken }),
               },
             },
             ...items,
@@ -281,9 +241,7 @@ export class LeaseStore {
         const query = new QueryCommand({
           TableName: this.tableName,
           IndexName: ReaperIndex.name,
-          KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before',
-          ExpressionAttributeNames: { '#reapShard': A.reapShard, '#expiresAt': A.expiresAt },
-          ExpressionAttributeValues: { ':shard': shard, ':before': before },
+          ...withPlaceholders({ KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before' }, { ':shard': shard, ':before': before }),
           Limit: pageSize,
           ExclusiveStartKey: startKey,
         });
@@ -331,38 +289,25 @@ export class LeaseStore {
     request: { name: string; slot: number; holderId: string; until: number; wallNow: number },
     abortSignal?: AbortSignal,
   ): Promise<boolean> {
-    return this.standbyWrite(request.name, abortSignal, {
+    const expressions = {
       UpdateExpression: 'SET #slot = :claim',
       ConditionExpression:
         'attribute_exists(#fencingToken) AND (attribute_not_exists(#slot) OR #slot.#until < :wallNow OR #slot.#holderId = :holderId)',
-      ExpressionAttributeNames: {
-        '#slot': standbySlotAttribute(request.slot),
-        '#until': 'until',
-        '#holderId': 'holderId',
-        '#fencingToken': A.fencingToken,
-      },
-      ExpressionAttributeValues: {
-        ':claim': { holderId: request.holderId, until: request.until },
-        ':wallNow': request.wallNow,
-        ':holderId': request.holderId,
-      },
-    });
+    };
+    const values = { ':claim': { holderId: request.holderId, until: request.until }, ':wallNow': request.wallNow, ':holderId': request.holderId };
+    return this.standbyWrite(request.name, abortSignal, withPlaceholders(expressions, values, slotNames(request.slot)));
   }
 
   /** Empties standby slot `slot` if `holderId` has it. */
   releaseStandby(request: { name: string; slot: number; holderId: string }, abortSignal?: AbortSignal): Promise<boolean> {
-    return this.standbyWrite(request.name, abortSignal, {
-      UpdateExpression: 'REMOVE #slot',
-      ConditionExpression: '#slot.#holderId = :holderId',
-      ExpressionAttributeNames: { '#slot': standbySlotAttribute(request.slot), '#holderId': 'holderId' },
-      ExpressionAttributeValues: { ':holderId': request.holderId },
-    });
+    const expressions = { UpdateExpression: 'REMOVE #slot', ConditionExpression: '#slot.#holderId = :holderId' };
+    return this.standbyWrite(request.name, abortSignal, withPlaceholders(expressions, { ':holderId': request.holderId }, slotNames(request.slot)));
   }
 
   private async standbyWrite(
     name: string,
     abortSignal: AbortSignal | undefined,
-    input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+    input: UpdateExpressions,
   ): Promise<boolean> {
     try {
       await this.documents.send(new UpdateCommand({ TableName: this.tableName, Key: { [A.name]: name }, ...input }), { abortSignal });
@@ -377,7 +322,7 @@ export class LeaseStore {
    * Reads one lease item: strongly consistent by default; an eventually consistent read costs
    * half as much and is enough for deciding when to try, since every write re-checks the item.
    */
-  async read(name: string, abortSignal?: AbortSignal, consistent = true): Promise<LeaseRecord | undefined> {
+  async read(name: string, abortSignal?: AbortSignal, { consistent = true }: { consistent?: boolean } = {}): Promise<LeaseRecord | undefined> {
     try {
       const { Item } = await this.documents.send(
         new GetCommand({ TableName: this.tableName, Key: { [A.name]: name }, ConsistentRead: consistent }),
@@ -391,7 +336,7 @@ export class LeaseStore {
 
   private async update(
     name: string,
-    input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+    input: UpdateExpressions,
     abortSignal: AbortSignal | undefined,
   ): Promise<WriteOutcome> {
     try {
@@ -400,13 +345,12 @@ export class LeaseStore {
           TableName: this.tableName,
           Key: { [A.name]: name },
           ...input,
-          ExpressionAttributeNames: namesUsedIn(input),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         { abortSignal },
       );
-      if (!Attributes) throw new LeaseStoreError(`UpdateItem on "${name}" returned no attributes`, name, false);
+      if (!Attributes) throw new LeaseStoreError(`UpdateItem on "${name}" returned no attributes`, name, { outcomeUnknown: false });
       return { landed: true, record: toLeaseRecord(Attributes) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
@@ -418,4 +362,12 @@ export class LeaseStore {
       throw translateError(error, this.tableName, name);
     }
   }
+}
+
+/**
+ * The names of a standby slot's expressions: `#slot` is the slot's attribute, and `#holderId` and
+ * `#until` the fields of the map stored in it (not the lease's own `holderId`).
+ */
+function slotNames(slot: number): Record<string, string> {
+  return { '#slot': standbySlotAttribute(slot), '#holderId': 'holderId', '#until': 'until' };
 }

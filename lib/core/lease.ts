@@ -25,7 +25,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { settledOrAfter, sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
-import type { LeaseRecord, WriteOutcome } from './lease-record.js';
+import { ownWrite, type LeaseRecord, type WriteOutcome } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
 import { withDeadline } from './deadline.js';
@@ -274,13 +274,14 @@ export class Lease implements AsyncDisposable {
         return;
       }
       const current = outcome.current;
+      const own = ownWrite(current, nonce);
+      if (own) {
+        // An earlier send of this renewal landed; the SDK's resend found it.
+        this.record = own;
+        this.trustUntil(first, leaseMs);
+        return;
+      }
       if (current && this.isMine(current)) {
-        if (current.revision === nonce) {
-          // An earlier send of this renewal landed; the SDK's resend found it.
-          this.record = current;
-          this.trustUntil(first, leaseMs);
-          return;
-        }
         // Still ours, but the stored expiry is later than ours (the wall clock stepped back):
         // write the stored expiry again rather than shorten what others were promised.
         minExpiresAt = current.expiresAt;
@@ -300,7 +301,7 @@ export class Lease implements AsyncDisposable {
   private async storedWrite(nonce: string): Promise<LeaseRecord | undefined> {
     const { store, clock, requestTimeoutMs } = this.runtime;
     const stored = await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.read(this.name, signal)).catch(() => undefined);
-    return stored?.revision === nonce && this.isMine(stored) ? stored : undefined;
+    return ownWrite(stored, nonce);
   }
 
   private async releaseInStore(): Promise<void> {
@@ -328,8 +329,7 @@ export class Lease implements AsyncDisposable {
           `Could not release lease "${this.name}" (fencing token ${this.fencingToken}); it will expire ` +
             `on its own at ${new Date(this.record.expiresAt).toISOString()}. ${error.message}`,
           this.name,
-          mayHaveLanded || error.outcomeUnknown,
-          { cause: error },
+          { outcomeUnknown: mayHaveLanded || error.outcomeUnknown, cause: error },
         );
       }
     }

@@ -45,7 +45,9 @@ export const MAX_STANDBY_SLOTS = 8;
 export const standbySlotAttribute = (slot: number): string => `standby${slot}`;
 
 /** The states a stored lease item can be in. */
-export type StoredLeaseState = 'held' | 'released' | 'expired';
+export const STORED_LEASE_STATES = ['held', 'released', 'expired'] as const;
+/** One of {@link STORED_LEASE_STATES}. */
+export type StoredLeaseState = (typeof STORED_LEASE_STATES)[number];
 
 /** The sparse index the reaper queries for held leases, ordered by expiry within each shard. */
 export const ReaperIndex = {

@@ -43,20 +43,19 @@ export function translateError(error: unknown, tableName: string, leaseName: str
     return new LeaseStoreError(
       `No AWS credentials for ${what}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (${message})`,
       leaseName,
-      false,
-      { cause: error },
+      { outcomeUnknown: false, cause: error },
     );
   }
   if (isTransactionConflict(error)) {
     return new TransactionConflictError(
       `A transaction in progress on ${what} conflicted with this request; nothing was written (${name}: ${message}).${unknownAfterResend}`,
       leaseName,
-      resent,
-      { cause: error },
+      { outcomeUnknown: resent, cause: error },
     );
   }
   if (THROTTLING.has(name)) {
-    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}.${unknownAfterResend}`, leaseName, resent, {
+    return new LeaseStoreError(`DynamoDB throttled a request on ${what}: ${message}.${unknownAfterResend}`, leaseName, {
+      outcomeUnknown: resent,
       cause: error,
       retryable: true,
     });
@@ -64,7 +63,8 @@ export function translateError(error: unknown, tableName: string, leaseName: str
   if ((error as { code?: string }).code === 'ECONNREFUSED') {
     // Refused before anything was sent: the outcome is known (nothing happened), unless an
     // earlier attempt got through.
-    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message}).${unknownAfterResend}`, leaseName, resent, {
+    return new LeaseStoreError(`Could not connect to DynamoDB for ${what} (${message}).${unknownAfterResend}`, leaseName, {
+      outcomeUnknown: resent,
       cause: error,
       retryable: true,
     });
@@ -73,8 +73,7 @@ export function translateError(error: unknown, tableName: string, leaseName: str
     return new LeaseStoreError(
       `DynamoDB request on ${what} was aborted before an answer (its deadline passed, or its signal fired): the outcome is unknown (${message})`,
       leaseName,
-      true,
-      { cause: error },
+      { outcomeUnknown: true, cause: error },
     );
   }
   // No HTTP status means the request may have left and the answer been lost; a 5xx means the
@@ -83,11 +82,11 @@ export function translateError(error: unknown, tableName: string, leaseName: str
     return new LeaseStoreError(
       `DynamoDB request on ${what} failed with an unknown outcome (${name}: ${message})`,
       leaseName,
-      true,
-      { cause: error },
+      { outcomeUnknown: true, cause: error },
     );
   }
-  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message}).${unknownAfterResend}`, leaseName, resent, {
+  return new LeaseStoreError(`DynamoDB rejected a request on ${what} (${name}: ${message}).${unknownAfterResend}`, leaseName, {
+    outcomeUnknown: resent,
     cause: error,
     retryable: false,
   });
