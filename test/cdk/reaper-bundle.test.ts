@@ -21,7 +21,7 @@ import { createLeaseTable } from '../../lib/core/table.js';
 import { ReaperEnvironment } from '../../lib/serverless/reaper-config.js';
 import { REAPER_BUNDLE } from '../../harness/local/bundle-reaper.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../harness/local/local-aws.js';
-import { backends, clientFor, uniqueTableName } from '../support/backends.js';
+import { backends, clientFor, uniqueTableName, type Backend } from '../support/backends.js';
 import { metricsOf } from './synth.js';
 
 /** One name on every backend: the bundle's environment is synthesized once. */
@@ -156,6 +156,27 @@ describe('the bundled reaper from cdk.out', () => {
     rmSync(outdir, { recursive: true, force: true });
   });
 
+  /**
+   * Runs the bundle once, as a fresh module instance named by `instance` (the handler reads its
+   * configuration at cold start), with the synthesized environment and `overrides`, against
+   * `backend` and moto's EventBridge.
+   */
+  async function invokeBundle(instance: string, backend: Backend, overrides: Record<string, string> = {}) {
+    const env = {
+      ...bundle.environment,
+      ...overrides,
+      AWS_ENDPOINT_URL_DYNAMODB: backend.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
+      AWS_ACCESS_KEY_ID: moto.clientConfig.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: moto.clientConfig.credentials.secretAccessKey,
+      AWS_REGION: LOCAL_REGION,
+    };
+    return withEnvironment(env, async () => {
+      const { handler } = (await import(`${pathToFileURL(bundle.file).href}?${instance}`)) as { handler: Handler };
+      return handler(scheduledEvent(), lambdaContext(25_000));
+    });
+  }
+
   it('is the one pre-bundled ES module file, deployed as built: nothing bundled at synth, no map of missing sources', () => {
     expect(readdirSync(dirname(bundle.file))).toEqual(['index.mjs']);
     expect(readFileSync(bundle.file).equals(readFileSync(REAPER_BUNDLE))).toBe(true);
@@ -188,19 +209,7 @@ describe('the bundled reaper from cdk.out', () => {
           EventPattern: JSON.stringify({ source: ['leasehold'], 'detail-type': ['Lease Expired'] }),
         }),
       );
-      const env = {
-        ...bundle.environment,
-        AWS_ENDPOINT_URL_DYNAMODB: backend.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
-        AWS_ACCESS_KEY_ID: moto.clientConfig.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: moto.clientConfig.credentials.secretAccessKey,
-        AWS_REGION: LOCAL_REGION,
-      };
-      run = await withEnvironment(env, async () => {
-        // A fresh module instance per backend: the handler reads its configuration at cold start.
-        const { handler } = (await import(`${pathToFileURL(bundle.file).href}?backend=${backend.name}`)) as { handler: Handler };
-        return handler(scheduledEvent(), lambdaContext(25_000));
-      });
+      run = await invokeBundle(`backend=${backend.name}`, backend);
     }, 60_000);
 
     afterAll(() => client?.destroy());
@@ -252,20 +261,10 @@ describe('the bundled reaper from cdk.out', () => {
       await createLeaseTable(client, tableName);
       const past = new ManualClock({ wallStart: Date.now() - 3_600_000 });
       await new LeaseClient({ tableName, client, clock: past, holderId: 'dead-holder' }).tryAcquire('unannounced', { leaseMs: 10_000 });
-      const env = {
-        ...bundle.environment,
+      run = await invokeBundle('case=missing-bus', backend, {
         [ReaperEnvironment.tableName]: tableName,
         // No such bus: the reaped lease's event cannot be published, so the run emits ReapEventsFailed too.
         [ReaperEnvironment.eventBusName]: `missing-${backend.name}`,
-        AWS_ENDPOINT_URL_DYNAMODB: backend.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
-        AWS_ACCESS_KEY_ID: moto.clientConfig.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: moto.clientConfig.credentials.secretAccessKey,
-        AWS_REGION: LOCAL_REGION,
-      };
-      run = await withEnvironment(env, async () => {
-        const { handler } = (await import(`${pathToFileURL(bundle.file).href}?case=missing-bus`)) as { handler: Handler };
-        return handler(scheduledEvent(), lambdaContext(25_000));
       });
     }, 60_000);
 
