@@ -13,7 +13,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { settledOrAfter } from '../core/clock.js';
-import { InvalidArgumentError, LeaseUnavailableError } from '../core/errors.js';
+import { InvalidArgumentError, LeaseUnavailableError, type LeaseLostError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { checkLeases, SINGLETON_LEASES, type SingletonLeases } from '../core/contracts.js';
 import { checkData, checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
