@@ -276,7 +276,9 @@ export class Lease implements AsyncDisposable {
       const current = outcome.current;
       const own = ownWrite(current, nonce);
       if (own) {
-        // An earlier send of this renewal landed; the SDK's resend found it.
+        // An earlier send of this renewal landed; the SDK's resend found it. As for one that
+        // landed outright: past the deadline it no longer counts, and the lease is handed back.
+        if (!this.isHeld) break;
         this.record = own;
         this.trustUntil(first, leaseMs);
         return;
