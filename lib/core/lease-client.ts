@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
-import { STANDBY_SLOTS, type ElectionLeases, type SingletonLeases, type StandbySlots } from './contracts.js';
+import { STANDBY_SLOTS, type ElectionLeases, type PeekOptions, type PeekResult, type SingletonLeases, type StandbySlots } from './contracts.js';
 import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './errors.js';
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import { ownWrite, writeLanded, type LeaseDescription, type LeaseRecord } from './lease-record.js';
@@ -210,15 +210,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
    * read unit), e.g. right after losing a race. `timeoutMs` bounds the read below
    * `requestTimeoutMs`; `signal` aborts it.
    */
-  async peek(
-    name: string,
-    options: { consistent?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<{
-    /** The lease as read (possibly stale unless `consistent`); `undefined` if it was never acquired. */
-    lease: LeaseDescription | undefined;
-    /** Ms until this client could first take it, by either expiry path; 0 when it can try now. */
-    takeableInMs: number;
-  }> {
+  async peek(name: string, options: PeekOptions = {}): Promise<PeekResult> {
     checkLeaseName(name);
     rejectUnknownKeys('options', options, ['consistent', 'timeoutMs', 'signal']);
     if (options.timeoutMs !== undefined) checkDurationMs('options.timeoutMs', options.timeoutMs, { min: MIN_REQUEST_MS });
