@@ -12,6 +12,8 @@ export { Lease } from './core/lease.js';
 export type { ElectionLeases, SingletonLeases, PeekOptions, PeekResult } from './core/contracts.js';
 export type { StandbySlot } from './core/lease-record.js';
 export type { RenewOptions } from './core/lease.js';
+export { Semaphore, MAX_SEMAPHORE_LIMIT } from './core/semaphore.js';
+export type { SemaphoreOptions, SemaphoreLeases, SemaphoreSlot } from './core/semaphore.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
 export type { FencedItems, FencedWriteOptions, FencingCondition } from './core/fencing.js';
 export * from './elector/index.js';
