@@ -37,6 +37,8 @@ export interface LeaseDescription {
   readonly data: Record<string, unknown> | undefined;
   /** Followers registered as standbys (see `LeaderElector`). */
   readonly standbys: readonly StandbySlot[];
+  /** Runs recorded done under this name (see `runOnce`), newest first: at most the `keep` its last writer asked for. */
+  readonly doneRuns: readonly DoneRun[];
 }
 
 /**
@@ -56,6 +58,16 @@ export interface StandbySlot {
   readonly holderId: string;
   /** Wall-clock epoch ms. */
   readonly until: number;
+}
+
+/** A run recorded done on a lease item, by the release of the lease it ran under (see `runOnce`). */
+export interface DoneRun {
+  /** The run's key: its slot (the slot's start as an ISO date, for the singleton's `oncePer.slotMs`) or the caller's key. */
+  readonly key: string;
+  /** The fencing token of the lease the run finished under: unique to that run, and larger for later runs. */
+  readonly fencingToken: number;
+  /** When it was recorded done, on the finishing holder's wall clock (epoch ms). */
+  readonly doneAt: number;
 }
 
 /** What the reaper index holds of a lease: enough to mark it expired and announce it. */
@@ -105,6 +117,7 @@ export function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
     updatedAt: Number(item[A.updatedAt]),
     data: item[A.data] as Record<string, unknown> | undefined,
     standbys: standbysOf(item),
+    doneRuns: doneRunsOf(item),
   };
 }
 
@@ -115,4 +128,11 @@ function standbysOf(item: Record<string, unknown>): StandbySlot[] {
     if (value) slots.push({ slot, holderId: String(value.holderId), until: Number(value.until) });
   }
   return slots;
+}
+
+function doneRunsOf(item: Record<string, unknown>): DoneRun[] {
+  const stored = (item[A.doneRuns] ?? {}) as Record<string, { fencingToken?: unknown; doneAt?: unknown }>;
+  return Object.entries(stored)
+    .map(([key, run]) => ({ key, fencingToken: Number(run.fencingToken), doneAt: Number(run.doneAt) }))
+    .sort((a, b) => b.fencingToken - a.fencingToken);
 }

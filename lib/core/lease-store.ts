@@ -58,6 +58,12 @@ export interface ReleaseRequest {
   readonly wallNow: number;
 }
 
+export interface ReleaseDoneRequest extends ReleaseRequest {
+  readonly holderId: string;
+  /** The whole map to store: the runs already done, pruned, with this one (see `keptDoneRuns`). */
+  readonly doneRuns: Readonly<Record<string, { readonly fencingToken: number; readonly doneAt: number }>>;
+}
+
 export interface MarkExpiredRequest {
   readonly name: string;
   readonly fencingToken: number;
@@ -176,6 +182,33 @@ export class LeaseStore {
       throw translateError(error, this.tableName, request.name);
     }
     return undefined;
+  }
+
+  /**
+   * A holder's release that also records its run done, in the same conditional write (so the run
+   * is recorded only while its lease is still held at its token). Unlike a plain release it asks
+   * for the item back either way: the caller must learn whether the record landed, and recognise
+   * it after a lost answer. The whole map is written: the holder read it at its acquisition and
+   * nobody else writes it while the lease is held.
+   */
+  releaseDone(request: ReleaseDoneRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
+    return this.update(
+      request.name,
+      withPlaceholders(
+        {
+          UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow, #doneRuns = :doneRuns REMOVE #reapShard',
+          ConditionExpression: when.heldByMe,
+        },
+        {
+          ':holderId': request.holderId,
+          ':fencingToken': request.fencingToken,
+          ':nonce': request.nonce,
+          ':wallNow': request.wallNow,
+          ':doneRuns': request.doneRuns,
+        },
+      ),
+      abortSignal,
+    );
   }
 
   /** Marks a lease expired exactly as the reaper saw it; any write since then wins over this. */

@@ -25,11 +25,12 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { settledOrAfter, sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
 import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
-import { ownWrite, type LeaseRecord, type WriteOutcome } from './lease-record.js';
+import { ownWrite, type DoneRun, type LeaseRecord, type WriteOutcome } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
 import { withDeadline } from './deadline.js';
 import { checkData, checkDurationMs, rejectUnknownKeys } from './validate.js';
+import { checkKeep, checkRunKey, DEFAULT_KEEP_DONE, keptDoneRuns } from './once.js';
 
 /** What a {@link Lease} needs from the client that made it. @internal */
 export interface LeaseRuntime {
@@ -49,7 +50,19 @@ export interface RenewOptions {
   readonly data?: Record<string, unknown>;
 }
 
+/** Options of {@link Lease.releaseDone}. */
+export interface ReleaseDoneOptions {
+  /**
+   * How many done runs the lease item keeps, newest first by fencing token, from 1 to 100: a key
+   * pruned past it runs again. @default 32
+   */
+  readonly keep?: number;
+}
+
 type Status = 'held' | 'lost' | 'released';
+
+/** How many times a release is sent while it fails retryably. */
+const RELEASE_ATTEMPTS = 5;
 
 /** How many times a fenced write is sent while it meets transaction conflicts. */
 const FENCED_WRITE_ATTEMPTS = 5;
@@ -174,6 +187,36 @@ export class Lease implements AsyncDisposable {
     this.lose('released');
     this.status = 'released';
     return this.serialized(() => this.releaseInStore());
+  }
+
+  /**
+   * The run `key` as the lease item recorded it done when this holder last read it (at its
+   * acquisition, or its latest renewal); `undefined` if it was not. Nobody else records runs
+   * while this lease is held, so no later read could show it done either. See `runOnce`.
+   */
+  doneRun(key: string): DoneRun | undefined {
+    return this.record.doneRuns.find((run) => run.key === key);
+  }
+
+  /**
+   * Releases the lease and records the run `key` done under this fencing token, in one write
+   * conditional on this holder still holding the lease at this token: a later acquisition sees
+   * the record in {@link doneRun}. Keeps the newest `keep` records. A write whose answer is lost is
+   * resent and recognised by the token it recorded, or reconciled by a consistent read.
+   *
+   * Stops believing at once, as {@link release} does. Throws {@link LeaseLostError} if the lease
+   * was taken (or reaped, or already released) first: nothing is recorded, and the key stays
+   * open. Throws {@link LeaseStoreError} if the write could not be made; the lease then lapses.
+   */
+  releaseDone(key: string, options: ReleaseDoneOptions = {}): Promise<void> {
+    checkRunKey('key', key);
+    rejectUnknownKeys('options', options, ['keep']);
+    const keep = options.keep ?? DEFAULT_KEEP_DONE;
+    checkKeep('options.keep', keep);
+    if (this.status === 'released') return Promise.reject(this.signal.reason);
+    this.lose('released');
+    this.status = 'released';
+    return this.serialized(() => this.recordDone(key, keep));
   }
 
   /**
@@ -316,7 +359,7 @@ export class Lease implements AsyncDisposable {
         await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.release(request, signal));
         return;
       } catch (error) {
-        if (isRetryable(error) && attempt < 4) {
+        if (isRetryable(error) && attempt + 1 < RELEASE_ATTEMPTS) {
           mayHaveLanded ||= error.outcomeUnknown;
           await sleep(clock, backoffMs(attempt, clock));
           continue;
@@ -335,6 +378,52 @@ export class Lease implements AsyncDisposable {
         );
       }
     }
+  }
+
+  private async recordDone(key: string, keep: number): Promise<void> {
+    const { store, clock, requestTimeoutMs } = this.runtime;
+    const wallNow = clock.wallNow();
+    const run = { key, fencingToken: this.fencingToken, doneAt: wallNow };
+    const request = {
+      name: this.name,
+      holderId: this.holderId,
+      fencingToken: this.fencingToken,
+      nonce: randomUUID(),
+      wallNow,
+      doneRuns: keptDoneRuns(this.record.doneRuns, run, keep),
+    };
+    // The record names this token, unique to this holding: it identifies this write in any later
+    // state of the item, even after others have acquired and released since.
+    const recorded = (record: LeaseRecord | undefined) => record?.doneRuns.some((done) => done.key === key && done.fencingToken === this.fencingToken);
+    let mayHaveLanded = false;
+    let lastError: LeaseStoreError | undefined;
+    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(clock, backoffMs(attempt - 1, clock));
+      let outcome: WriteOutcome;
+      try {
+        outcome = await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.releaseDone(request, signal));
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        mayHaveLanded ||= error.outcomeUnknown;
+        lastError = error;
+        continue;
+      }
+      // Refused: by an earlier send of this write that landed, or because the lease is no longer ours.
+      if (outcome.landed || recorded(outcome.current)) return;
+      throw new LeaseLostError(this.name, this.fencingToken, 'taken', outcome.current && snapshot(outcome.current));
+    }
+    // No send got an answer: the table is the only witness of whether one landed.
+    const stored = mayHaveLanded
+      ? await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.read(this.name, signal)).catch(() => null)
+      : undefined;
+    if (stored !== null && recorded(stored)) return;
+    throw new LeaseStoreError(
+      `Could not record run "${key}" done on lease "${this.name}" (fencing token ${this.fencingToken}); ` +
+        `${stored === null ? 'it may have been recorded. ' : 'it stays open for another run. '}` +
+        `The lease expires on its own at ${new Date(this.record.expiresAt).toISOString()}. ${lastError?.message}`,
+      this.name,
+      { outcomeUnknown: stored === null, cause: lastError },
+    );
   }
 
   private isMine(record: LeaseRecord): boolean {

@@ -32,6 +32,13 @@ export const LeaseAttribute = {
    * it on release and on reaping is what keeps free leases out of the index.
    */
   reapShard: 'reapShard',
+  /**
+   * Runs recorded done under this name (`runOnce`, the singleton's `oncePer`): a map of run key
+   * to `{ fencingToken, doneAt }`. Written only with the release of the run's own lease, and
+   * pruned then to the newest `keep` entries by fencing token, so it stays bounded; every other
+   * write leaves it as it is.
+   */
+  doneRuns: 'doneRuns',
 } as const;
 
 /**

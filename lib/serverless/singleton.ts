@@ -17,6 +17,9 @@ import { InvalidArgumentError, LeaseUnavailableError, type LeaseLostError } from
 import type { Lease } from '../core/lease.js';
 import { checkLeases, SINGLETON_LEASES, type SingletonLeases } from '../core/contracts.js';
 import { checkData, checkDurationMs, checkLeaseName, rejectUnknownKeys } from '../core/validate.js';
+import { checkOncePer, runKeyOf, type OncePer } from './once-per.js';
+import { checkSemaphoreLimit, Semaphore } from '../core/semaphore.js';
+import type { AcquireOptions } from '../core/lease-client.js';
 
 /** What to do when another invocation holds the lease. */
 export type OnBusy =
@@ -60,6 +63,21 @@ export interface SingletonOptions<TEvent = unknown> {
   readonly timeoutEarlyMs?: number;
   /** Payload stored with the lease. */
   readonly data?: Record<string, unknown>;
+  /**
+   * Run at most once per slot of time or per key: a handler that succeeds records its run done
+   * in the same conditional write as the release, and a later invocation of the same run that
+   * acquires the lease finds the record and answers as a skip does (`skipValue`) without running
+   * the handler, whatever `onBusy` says. A handler that throws or times out records nothing, so a
+   * retry runs. See {@link OncePer}.
+   */
+  readonly oncePer?: OncePer<TEvent>;
+  /**
+   * How many invocations may run the body at once, 1 to 100: above 1, each holds one slot of the
+   * `Semaphore` of this name (`context.lease.name` says which; slot 0 is the name itself, so a
+   * limit of 1 is the plain singleton). `onBusy` applies when every slot is held. Cannot be
+   * combined with `oncePer`, whose record lives on one lease. @default 1
+   */
+  readonly limit?: number;
 }
 
 /** The Lambda context inside a singleton handler: `context.lease` is the held lease. */
@@ -71,7 +89,7 @@ export type SingletonContext = Context & {
   lease: Lease;
 };
 
-const OPTIONS = ['leases', 'name', 'onBusy', 'skipValue', 'marginMs', 'timeoutEarlyMs', 'data'] as const;
+const OPTIONS = ['leases', 'name', 'onBusy', 'skipValue', 'marginMs', 'timeoutEarlyMs', 'data', 'oncePer', 'limit'] as const;
 const DEFAULTS = { onBusy: 'skip', marginMs: 1_000, timeoutEarlyMs: 5 } as const;
 
 /**
@@ -109,7 +127,16 @@ export function singleton<TEvent = unknown, TResult = unknown>(
     throw new InvalidArgumentError('onBusy', "must be 'skip', 'throw' or { waitMs }");
   }
   if (options.data !== undefined) checkData(options.data);
+  const { oncePer } = options;
+  const keep = oncePer === undefined ? undefined : checkOncePer(oncePer);
+  const limit = options.limit ?? 1;
+  checkSemaphoreLimit('limit', limit);
+  if (limit > 1 && oncePer !== undefined) throw new InvalidArgumentError('limit', 'cannot be above 1 with oncePer: a run is recorded done on one lease');
+  // One semaphore for a fixed name, so what it learns of busy slots serves the next invocations.
+  const fixedSlots = limit > 1 && typeof options.name === 'string' ? new Semaphore({ leases: options.leases, name: options.name, limit }) : undefined;
   const held = new WeakMap<Context, Lease>();
+  /** The run key of each held invocation with `oncePer`. */
+  const runKeys = new WeakMap<Context, string>();
   const { clock } = options.leases;
 
   // Runs once the handler's race in middy is over: the body settled, or middy's early timer won
@@ -129,8 +156,10 @@ export function singleton<TEvent = unknown, TResult = unknown>(
     // 2. The body settled: release, but stop waiting where middy would have given up, so a
     //    release that hangs does not make Lambda time out a finished invocation. A release that
     //    fails or is still pending leaves the lease to lapse; one that lands late is harmless,
-    //    being conditional on this fencing token.
-    await settledOrAfter(clock, lease.release(), remainingMs - timeoutEarlyMs);
+    //    being conditional on this fencing token. Only a body that succeeded records its run.
+    const runKey = request.error === undefined ? runKeys.get(request.context) : undefined;
+    const release = runKey === undefined ? lease.release() : lease.releaseDone(runKey, { keep });
+    await settledOrAfter(clock, release, remainingMs - timeoutEarlyMs);
   };
 
   return {
@@ -138,10 +167,14 @@ export function singleton<TEvent = unknown, TResult = unknown>(
     async before(request) {
       const name = typeof options.name === 'function' ? options.name(request.event, request.context) : options.name;
       checkLeaseName(name);
+      // Before acquiring: a key function's bad answer fails the invocation with nothing stored.
+      const runKey = oncePer && runKeyOf(oncePer, request.event, request.context, clock);
       const leaseMs = request.context.getRemainingTimeInMillis() + marginMs;
       const acquire = { leaseMs, ...(options.data && { data: options.data }) };
-      const lease =
-        typeof onBusy === 'object'
+      const slots = limit > 1 ? (fixedSlots ?? new Semaphore({ leases: options.leases, name, limit })) : undefined;
+      const lease = slots
+        ? await acquireSlot(slots, acquire, onBusy)
+        : typeof onBusy === 'object'
           ? await options.leases.acquire(name, { ...acquire, waitMs: onBusy.waitMs })
           : await options.leases.tryAcquire(name, acquire);
       if (!lease) {
@@ -150,12 +183,25 @@ export function singleton<TEvent = unknown, TResult = unknown>(
         request.earlyResponse = options.skipValue as TResult;
         return;
       }
+      if (runKey !== undefined && lease.doneRun(runKey)) {
+        // An earlier invocation finished this run: give the lease back untouched and skip.
+        await settledOrAfter(clock, lease.release(), request.context.getRemainingTimeInMillis() - timeoutEarlyMs);
+        request.earlyResponse = options.skipValue as TResult;
+        return;
+      }
       held.set(request.context, lease);
+      if (runKey !== undefined) runKeys.set(request.context, runKey);
       (request.context as SingletonContext).lease = lease;
     },
     after: settle,
     onError: settle,
   };
+}
+
+/** A slot of `slots`: `undefined` to skip; when busy, `throw` and a wait that runs out throw `LeaseUnavailableError`. */
+function acquireSlot(slots: Semaphore, acquire: AcquireOptions, onBusy: OnBusy): Promise<Lease | undefined> {
+  if (onBusy === 'skip') return slots.tryAcquire(acquire);
+  return slots.acquire({ ...acquire, waitMs: onBusy === 'throw' ? 0 : onBusy.waitMs });
 }
 
 /** The error `@middy/core` 6 throws by default when its early timeout wins over the handler. */
