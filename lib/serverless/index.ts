@@ -7,6 +7,7 @@
  */
 export { singleton } from './singleton.js';
 export type { SingletonOptions, SingletonContext, OnBusy } from './singleton.js';
+export type { OncePer } from './once-per.js';
 export { reapExpiredLeases } from './reaper.js';
 export type { ReapOptions, ReapSummary } from './reaper.js';
 export { eventBridgePublisher, LEASE_EVENT_SOURCE, LEASE_EXPIRED } from './events.js';
