@@ -79,7 +79,12 @@ export type LeaseLossReason =
    * The holder stopped trusting it without writing anything, because the work it guarded may
    * still be running (a Lambda body middy timed out): it stays held in the table until it lapses.
    */
-  | 'abandoned';
+  | 'abandoned'
+  /**
+   * The holder gave it up (released it) because the work it guarded stopped reporting progress,
+   * or its event loop lagged past a bound (`LeaderElector`'s `stallMs`, `maxEventLoopLagMs`).
+   */
+  | 'stalled';
 
 /** The caller no longer holds the lease (or can no longer prove it does). Stop acting on it. */
 export class LeaseLostError extends LeaseholdError {
@@ -90,7 +95,7 @@ export class LeaseLostError extends LeaseholdError {
   /** The fencing token the caller held. */
   readonly fencingToken: number;
   /**
-   * Why: the holder gave it up (`released`, `abandoned`), or can no longer prove it holds it
+   * Why: the holder gave it up (`released`, `abandoned`, `stalled`), or can no longer prove it holds it
    * (`expired`, `taken`).
    */
   readonly reason: LeaseLossReason;
@@ -110,6 +115,7 @@ export class LeaseLostError extends LeaseholdError {
         : 'the store no longer shows it held with this token',
       released: 'it was released',
       abandoned: 'its holder gave it up while the work it guarded may still run; it lapses on its own',
+      stalled: 'its holder released it because the work it guarded stalled',
     }[reason];
     super(`Lease "${leaseName}" (fencing token ${fencingToken}) is lost: ${why}.`, options);
     this.leaseName = leaseName;

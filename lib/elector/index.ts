@@ -1,6 +1,10 @@
 export { LeaderElector } from './leader-elector.js';
 export type { LeaderElectorEvents, Leadership, LeaderInfo } from './leader-elector.js';
 export type { LeaderElectorOptions, ResignOptions } from './options.js';
+export { healthListener } from './health.js';
+export type { ElectorHealth, HealthListenerOptions } from './health.js';
+export { closeOnSignals } from './signals.js';
+export type { CloseOnSignalsOptions } from './signals.js';
 export { observeLeader } from './observe-leader.js';
 export type { ObserveLeaderOptions } from './observe-leader.js';
 export { noMetrics, powertoolsElectionMetrics } from './metrics.js';

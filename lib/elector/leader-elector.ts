@@ -8,12 +8,13 @@ import { EventEmitter } from 'node:events';
 import { sleep } from '../core/clock.js';
 import { MIN_REQUEST_MS } from '../core/deadline.js';
 import { backoffMs } from '../core/backoff.js';
-import { LeaseholdError, type LeaseLossReason } from '../core/errors.js';
+import { LeaseholdError, type LeaseLossReason, type LeaseLostError } from '../core/errors.js';
 import type { Lease } from '../core/lease.js';
 import { isLeaseLostError, type ElectionLeases } from '../core/contracts.js';
 import type { LeaseDescription } from '../core/lease-client.js';
 import type { ElectionMetrics } from './metrics.js';
 import { campaignDecision } from './campaign.js';
+import type { ElectorHealth } from './health.js';
 import { renewWhileHeld } from './renewal.js';
 import { drainMsOf, electorSettings, type LeaderElectorOptions, type ResignOptions } from './options.js';
 import { StandbySeat } from './standby-seat.js';
@@ -31,10 +32,17 @@ export interface Leadership {
   /**
    * Aborts when this leadership ends: at once on `resign()` or `close()` (while the lease is
    * still held and renewed for up to `drainMs`, so `lead` can finish what it started), or the
-   * moment the lease may be lost. Start no new work once it has aborted. Its reason is a
-   * `LeaseLostError` for this fencing token (`reason: 'released'` on resign and close).
+   * moment the lease may be lost, or when the work stalls (see `stallMs`). Start no new work once
+   * it has aborted. Its reason is a `LeaseLostError` for this fencing token (`reason: 'released'`
+   * on resign and close, `'stalled'` when the elector stepped down because the work stalled).
    */
   readonly signal: AbortSignal;
+  /**
+   * Reports that the work is moving, for the elector's `stallMs`: the stall is counted from the
+   * last call. Only reads the clock (no I/O, no timer), so call it at every step. Does nothing
+   * without `stallMs`.
+   */
+  progress(): void;
 }
 
 /** Who leads, as last seen. */
@@ -60,16 +68,22 @@ export interface LeaderElectorEvents {
     {
       /** The fencing token of the leadership that ended. */
       fencingToken: number;
-      /** `released` after `resign()`, `close()` or a `lead` that threw; otherwise how the lease was lost. */
+      /**
+       * `released` after `resign()`, `close()` or a `lead` that threw; `stalled` when this node
+       * stepped down because its work stalled or its event loop lagged; otherwise how the lease
+       * was lost.
+       */
       reason: LeaseLossReason;
     },
   ];
   /** The leader changed as this node sees it (`undefined`: nobody leads). */
   leader: [LeaderInfo | undefined];
   /**
-   * A campaign or renewal failed in a way worth knowing (it is retried), or the leader callback
-   * threw. Unlike a plain EventEmitter, an elector with no `error` listener does not crash the
-   * process: the error is dropped.
+   * A campaign or renewal failed in a way worth knowing (it is retried), the leader callback
+   * threw, or the leader stepped down because its work stalled (a `LeaseLostError` of reason
+   * `stalled`, whose `cause` says which bound ran out and by how much). Unlike a plain
+   * EventEmitter, an elector with no `error` listener does not crash the process: the error is
+   * dropped.
    */
   error: [Error];
 }
@@ -101,6 +115,10 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   readonly standbys: number;
   /** How often a follower that is not a standby looks (see {@link LeaderElectorOptions.idleWakeMs}). */
   readonly idleWakeMs: number;
+  /** The longest `lead` may go without reporting progress, if watched (see {@link LeaderElectorOptions.stallMs}). */
+  readonly stallMs: number | undefined;
+  /** The most the event loop may lag while leading, if watched (see {@link LeaderElectorOptions.maxEventLoopLagMs}). */
+  readonly maxEventLoopLagMs: number | undefined;
   private readonly leases: ElectionLeases;
   private readonly data: Record<string, unknown> | undefined;
   private readonly metrics: ElectionMetrics;
@@ -127,6 +145,8 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.lockDelayMs = settings.lockDelayMs;
     this.followerWakeMs = settings.followerWakeMs;
     this.idleWakeMs = settings.idleWakeMs;
+    this.stallMs = settings.stallMs;
+    this.maxEventLoopLagMs = settings.maxEventLoopLagMs;
     this.data = settings.data;
     this.metrics = settings.metrics;
     this.seat = new StandbySeat(this.leases, this.name, settings.standbys, this.leaseMs);
@@ -140,6 +160,27 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    */
   get isLeader(): boolean {
     return this.term?.lease.isHeld === true;
+  }
+
+  /**
+   * This node's health, for a container health check ({@link healthListener}) or a log line: its
+   * state, the current leadership's election and last renewal (wall-clock epoch ms), how far its
+   * renewals are behind, and whether its work is wedged. No I/O.
+   */
+  health(): ElectorHealth {
+    const term = this.term;
+    const stalled = term?.stalled ?? false;
+    if (term && this.isLeader) {
+      return {
+        state: 'leader',
+        fencingToken: term.lease.fencingToken,
+        leaderSince: term.electedAtWall,
+        ...(term.lastRenewAt !== undefined && { lastRenewAt: term.lastRenewAt }),
+        renewFailures: term.renewFailures(this.renewEveryMs),
+        stalled,
+      };
+    }
+    return { state: this.running && !this.closing.signal.aborted ? 'follower' : 'stopped', renewFailures: 0, stalled };
   }
 
   /** Who leads, as last seen by this node. No I/O. */
@@ -179,7 +220,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    */
   async resign(options: ResignOptions = {}): Promise<void> {
     const drainMs = drainMsOf(options, this.leaseMs);
-    await this.term?.stepDown(this.leases.clock, drainMs);
+    await this.term?.stepDown(drainMs);
   }
 
   /**
@@ -193,7 +234,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     const drainMs = drainMsOf(options, this.leaseMs);
     this.closing.abort(new LeaseholdError(`LeaderElector for "${this.name}" closed`));
     try {
-      await this.term?.stepDown(this.leases.clock, drainMs);
+      await this.term?.stepDown(drainMs);
     } finally {
       // A campaign in flight may still win a lease or claim a slot: wait for it, then give the slot back.
       await this.stopped;
@@ -259,9 +300,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   private async lead(lease: Lease, lead: (leadership: Leadership) => Promise<void>): Promise<void> {
-    const term = new Term(lease);
+    const term = new Term(lease, this.leases.clock, this, (stall) => this.stepDownStalled(term, stall));
     this.term = term;
-    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: term.signal };
+    const leadership: Leadership = { lease, fencingToken: lease.fencingToken, signal: term.signal, progress: () => term.progress() };
     const ended = new Promise<void>((resolve) => {
       lease.signal.addEventListener(
         'abort',
@@ -272,7 +313,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
           // time the followers need to notice the release.
           if (term.resigned) this.standAside(this.resignWindowMs);
           this.metrics.count('LeadershipLost');
-          this.emit('deposed', { fencingToken: lease.fencingToken, reason });
+          this.emit('deposed', { fencingToken: lease.fencingToken, reason: term.stalledBy ? 'stalled' : reason });
           resolve();
         },
         { once: true },
@@ -282,7 +323,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.saw(undefined, this.selfInfo(lease));
     this.emit('elected', leadership);
     const electedAt = this.leases.clock.monotonicNow();
-    const renewing = this.renewWhileHeld(lease);
+    const renewing = this.renewWhileHeld(term);
     const working = term.start(async () => {
       try {
         await lead(leadership);
@@ -320,17 +361,30 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
     this.standAside(Math.min(this.resignWindowMs * 2 ** (this.failedTerms - 1), longestMs));
   }
 
+  /**
+   * The work stalled: stop renewing and hand over at once, with no drain (a wedged `lead` would
+   * only use it up). The lease is released in this turn, so `deposed` has fired on return.
+   */
+  private stepDownStalled(term: Term, stall: LeaseLostError): void {
+    this.metrics.count('LeadershipStalled');
+    this.report(stall);
+    term.stepDown(0, stall).catch((error: unknown) => this.report(error));
+  }
+
   /** Keeps this node out of elections for at least `ms` from now. */
   private standAside(ms: number): void {
     this.campaignAfter = Math.max(this.campaignAfter, this.leases.clock.monotonicNow() + ms);
   }
 
-  private renewWhileHeld(lease: Lease): Promise<void> {
-    return renewWhileHeld(lease, {
+  private renewWhileHeld(term: Term): Promise<void> {
+    return renewWhileHeld(term.lease, {
       clock: this.leases.clock,
       leaseMs: this.leaseMs,
       renewEveryMs: this.renewEveryMs,
-      onRenewed: (latencyMs) => this.metrics.duration('RenewLatencyMs', latencyMs),
+      onRenewed: (latencyMs) => {
+        term.renewed();
+        this.metrics.duration('RenewLatencyMs', latencyMs);
+      },
       onFailed: (error) => {
         this.metrics.count('RenewFailed');
         // A lost lease has already aborted its signal; anything else is retried next tick.

@@ -13,7 +13,9 @@ export type ElectionCounter =
   /** This node stopped leading (resigned, lost, expired). */
   | 'LeadershipLost'
   /** A renewal failed (it is retried until the lease's deadline). */
-  | 'RenewFailed';
+  | 'RenewFailed'
+  /** This node stepped down because its work stalled or its event loop lagged (`stallMs`, `maxEventLoopLagMs`). */
+  | 'LeadershipStalled';
 
 /** Durations an elector reports, in ms. */
 export type ElectionDuration =

@@ -52,6 +52,26 @@ export interface LeaderElectorOptions {
    * failover only when the leader and every standby fail together. @default 4 × leaseMs
    */
   readonly idleWakeMs?: number;
+  /**
+   * Opt-in progress contract: the longest the leader's work may go without calling
+   * `leadership.progress()`, counted on the lease client's monotonic clock from the election and
+   * from each call. When it runs out, the elector stops renewing and steps down at once (releases
+   * the lease, so a follower takes over): the leadership's signal aborts with a `LeaseLostError`
+   * of reason `stalled`, `deposed` says `stalled`, the error goes to `error`, and
+   * `LeadershipStalled` is counted. Watched only while `lead` runs: one that has returned has no
+   * work left to stall. Any positive value is safe (stepping down early costs an election, never
+   * a second leader); pick one longer than the work's longest honest pause between reports. @default none: not watched
+   */
+  readonly stallMs?: number;
+  /**
+   * Steps down the same way (reason `stalled`) when this process's event loop lags more than
+   * this: a timer on the lease client's clock, armed every quarter of this bound, firing later
+   * than due by more than it. A lag past the lease's own trust already loses the lease; this
+   * bound steps down earlier, and cleanly, with a release. Checked while this node leads, so it
+   * must be shorter than the time the leader trusts its lease,
+   * `leaseMs · (1 − driftRatio) − guardMs`. @default none: not watched
+   */
+  readonly maxEventLoopLagMs?: number;
   /** Payload stored with the lease while this node leads (its address, version, ...). */
   readonly data?: Record<string, unknown>;
   /** Where to report metrics. @default none */
@@ -70,10 +90,25 @@ export interface ResignOptions {
   readonly drainMs?: number;
 }
 
-/** Every option with its default filled in, checked. */
-export type ElectorSettings = Required<Omit<LeaderElectorOptions, 'data'>> & Pick<LeaderElectorOptions, 'data'>;
+type Unset = 'data' | 'stallMs' | 'maxEventLoopLagMs';
 
-const OPTIONS = ['leases', 'name', 'leaseMs', 'renewEveryMs', 'lockDelayMs', 'followerWakeMs', 'standbys', 'idleWakeMs', 'data', 'metrics'] as const;
+/** Every option with its default filled in, checked; the ones with no default may stay unset. */
+export type ElectorSettings = Required<Omit<LeaderElectorOptions, Unset>> & Pick<LeaderElectorOptions, Unset>;
+
+const OPTIONS = [
+  'leases',
+  'name',
+  'leaseMs',
+  'renewEveryMs',
+  'lockDelayMs',
+  'followerWakeMs',
+  'standbys',
+  'idleWakeMs',
+  'stallMs',
+  'maxEventLoopLagMs',
+  'data',
+  'metrics',
+] as const;
 const RESIGN_OPTIONS = ['drainMs'] as const;
 
 /** Checks an elector's options and fills in the defaults. Throws `InvalidArgumentError`. */
@@ -113,6 +148,17 @@ export function electorSettings(options: LeaderElectorOptions): ElectorSettings 
   }
   const idleWakeMs = options.idleWakeMs ?? leaseMs * 4;
   checkDurationMs('idleWakeMs', idleWakeMs, { exclusiveMin: true });
+  if (options.stallMs !== undefined) checkDurationMs('stallMs', options.stallMs, { exclusiveMin: true });
+  if (options.maxEventLoopLagMs !== undefined) {
+    checkDurationMs('maxEventLoopLagMs', options.maxEventLoopLagMs, { exclusiveMin: true });
+    // A lag that long has already cost the lease, by its own deadline: the bound would never act.
+    if (options.maxEventLoopLagMs >= trustMs) {
+      throw new InvalidArgumentError(
+        'maxEventLoopLagMs',
+        `must be shorter than the time the leader trusts its lease (leaseMs · (1 − driftRatio) − guardMs = ${trustMs} ms), got ${options.maxEventLoopLagMs}`,
+      );
+    }
+  }
   return {
     leases: options.leases,
     name: options.name,
@@ -122,6 +168,8 @@ export function electorSettings(options: LeaderElectorOptions): ElectorSettings 
     followerWakeMs,
     standbys,
     idleWakeMs,
+    stallMs: options.stallMs,
+    maxEventLoopLagMs: options.maxEventLoopLagMs,
     data: options.data,
     metrics: options.metrics ?? noMetrics,
   };
