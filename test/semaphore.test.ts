@@ -65,7 +65,8 @@ function mostAtOnce(tenures: readonly Tenure[]): number {
 
 /** Per slot, in the order they began: no two overlap, and each has a larger token than the one before. */
 function slotHistoriesAreSequential(tenures: readonly Tenure[]): boolean {
-  const bySlot = Map.groupBy([...tenures].sort((a, b) => a.start - b.start), (t) => t.slot);
+  const bySlot = new Map<string, Tenure[]>();
+  for (const t of [...tenures].sort((a, b) => a.start - b.start)) bySlot.set(t.slot, [...(bySlot.get(t.slot) ?? []), t]);
   return [...bySlot.values()].every((history) => history.every((t, i) => i === 0 || (t.start >= history[i - 1]!.end && t.token > history[i - 1]!.token)));
 }
 
