@@ -75,14 +75,15 @@ export interface SemaphoreSlot {
   readonly lease: LeaseDescription | undefined;
 }
 
-/** What this instance has learned of one slot: held by itself, or seen busy until a time. */
-type SlotKnowledge =
-  | { readonly mine: Lease }
-  | {
-      readonly holder: HolderSnapshot | undefined;
-      /** Monotonic ms at which the slot can first be taken, as its refusal showed. */
-      readonly takeableAt: number;
-    };
+/** A slot held by someone: who, and when it can first be taken. */
+interface Busy {
+  readonly holder: HolderSnapshot | undefined;
+  /** Monotonic ms at which the slot can first be taken, by the wall-clock rule. */
+  readonly takeableAt: number;
+}
+
+/** What this instance has learned of one slot: held by itself, or seen busy. */
+type SlotKnowledge = { readonly mine: Lease } | Busy;
 
 const OPTIONS = ['leases', 'name', 'limit'] as const;
 const ACQUIRE_OPTIONS = ['leaseMs', 'data'] as const;
@@ -232,14 +233,21 @@ export class Semaphore {
     return now + Math.max(0, holder.expiresAt + skewMs - clock.wallNow()) + 1;
   }
 
-  /** The slot seen busy that can be taken first, if any was seen. */
-  private soonestBusy(): { holder: HolderSnapshot | undefined; takeableAt: number } | undefined {
-    let soonest: { holder: HolderSnapshot | undefined; takeableAt: number } | undefined;
+  /** The busy slot, this instance's own included, that can be taken first, if any is known. */
+  private soonestBusy(): Busy | undefined {
+    let soonest: Busy | undefined;
     for (const known of this.known.values()) {
-      if ('mine' in known) continue;
-      if (!soonest || known.takeableAt < soonest.takeableAt) soonest = known;
+      const busy = 'mine' in known ? this.ownBusy(known.mine) : known;
+      if (busy && (!soonest || busy.takeableAt < soonest.takeableAt)) soonest = busy;
     }
     return soonest;
+  }
+
+  /** A slot this instance holds, as it looks to others; `undefined` once given up or lost. */
+  private ownBusy(lease: Lease): Busy | undefined {
+    if (!lease.isHeld) return undefined;
+    const holder = { holderId: lease.holderId, fencingToken: lease.fencingToken, expiresAt: lease.expiresAt };
+    return { holder, takeableAt: this.takeableAt(holder) };
   }
 }
 
