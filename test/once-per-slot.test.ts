@@ -4,7 +4,10 @@
  * failed or timed out leaves the slot open. The marker survives lost answers, acquisitions and the
  * reaper, and the markers kept on the lease item stay bounded.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
@@ -40,6 +43,8 @@ const scheduledEvent = (time: string) => ({
 });
 
 const HOUR = 3_600_000;
+
+const run = promisify(execFile);
 
 /**
  * Sends each chosen request and loses whatever answer comes back, a refusal included (unlike
@@ -194,14 +199,15 @@ describe.each(backends())('once per slot on $name', (backend) => {
       expect(stats.runs).toBe(13);
     });
 
-    it('keeps 32 markers by default', async () => {
+    it('keeps 10 markers by default', async () => {
       const name = fresh();
       const handler = middy(async () => 'done').use(singleton({ leases, name, oncePer: { key: (event: { id: string }) => event.id } }));
-      for (let i = 0; i < 40; i++) await handler({ id: `message-${i}` }, lambdaContext());
+      for (let i = 0; i < 15; i++) await handler({ id: `message-${i}` }, lambdaContext());
       const item = await stored(name);
-      expect(Object.keys(item?.[A.doneRuns] as object)).toHaveLength(32);
-      expect(item?.[A.doneRuns]).toHaveProperty(['message-39']);
-      expect(item?.[A.doneRuns]).not.toHaveProperty(['message-7']);
+      expect(Object.keys(item?.[A.doneRuns] as object)).toHaveLength(10);
+      expect(item?.[A.doneRuns]).toHaveProperty(['message-14']);
+      expect(item?.[A.doneRuns]).toHaveProperty(['message-5']);
+      expect(item?.[A.doneRuns]).not.toHaveProperty(['message-4']);
     });
 
     it('costs a duplicate one acquisition and one release, and no read', async () => {
@@ -407,5 +413,32 @@ describe('once-per-slot input', () => {
     expect(() => lease.releaseDone('k', { keep: 0 })).toThrow(expect.objectContaining({ argument: 'options.keep' }));
     expect(lease.isHeld).toBe(true);
     await lease.release();
+  });
+});
+
+describe('leasehold status', () => {
+  const backend = referenceBackend();
+  const client = clientFor(backend);
+  const tableName = uniqueTableName('once-status');
+  beforeAll(() => createLeaseTable(client, tableName));
+  afterAll(() => client.destroy());
+
+  it('shows the runs done under a name, newest first, and has them in its JSON', async () => {
+    const clock = new ManualClock({ wallStart: Date.parse('2026-12-02T10:00:00Z') });
+    const leases = new LeaseClient({ tableName, client, holderId: 'cron', clock });
+    for (const day of ['2026-12-01', '2026-12-02']) await runOnce(leases, 'daily-export', day, () => undefined, { leaseMs: 10_000 });
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'bin', 'leasehold.ts'), '--endpoint', backend.endpoint, '--table', tableName, ...args], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        timeout: 20_000,
+      });
+    expect((await cli('status', 'daily-export')).stdout).toBe(
+      'daily-export: released (last holder cron, token 2)\n' +
+        '  done 2026-12-02 (token 2, 2026-12-02T10:00:00.000Z)\n' +
+        '  done 2026-12-01 (token 1, 2026-12-02T10:00:00.000Z)\n',
+    );
+    expect(JSON.parse((await cli('--json', 'status', 'daily-export')).stdout)).toMatchObject({
+      doneRuns: [{ key: '2026-12-02', fencingToken: 2 }, { key: '2026-12-01', fencingToken: 1 }],
+    });
   });
 });

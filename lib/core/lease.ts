@@ -54,7 +54,7 @@ export interface RenewOptions {
 export interface ReleaseDoneOptions {
   /**
    * How many done runs the lease item keeps, newest first by fencing token, from 1 to 100: a key
-   * pruned past it runs again. @default 32
+   * pruned past it runs again. @default 10
    */
   readonly keep?: number;
 }

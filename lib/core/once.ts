@@ -23,13 +23,17 @@ import type { WaitingAcquireOptions } from './lease-client.js';
 import type { DoneRun } from './lease-record.js';
 import { checkLeaseName, rejectUnknownKeys } from './validate.js';
 
-/** How many done runs a lease item keeps unless told otherwise. */
-export const DEFAULT_KEEP_DONE = 32;
+/**
+ * How many done runs a lease item keeps unless told otherwise: with keys such as ISO dates (about
+ * 60 bytes a record), a typical item stays under the 1 KB that one write unit pays for.
+ */
+export const DEFAULT_KEEP_DONE = 10;
 
 /**
  * The most done runs a lease item may keep. With keys of at most {@link MAX_RUN_KEY_BYTES}, 100
- * records take at most about 27 KB of the item's 400 KB, and every write to the item (renewals
- * included) is billed by its size: about 1 KB per 25 records with short keys such as ISO dates.
+ * records take at most about 29 KB of the item's 400 KB; every write to the item (renewals
+ * included) is billed by its size, a write unit per KB, so 100 records with ISO-date keys (6 KB)
+ * make each write cost 6 units instead of 1.
  */
 export const MAX_KEEP_DONE = 100;
 
@@ -43,7 +47,7 @@ export type RunOnceLeases = Pick<SingletonLeases, 'acquire'>;
 export interface RunOnceOptions extends WaitingAcquireOptions {
   /**
    * How many done runs the lease item keeps, newest first by fencing token, from 1 to
-   * {@link MAX_KEEP_DONE}: a key pruned past it runs again. @default 32
+   * {@link MAX_KEEP_DONE}: a key pruned past it runs again. @default 10
    */
   readonly keep?: number;
 }

@@ -13,7 +13,7 @@ import { rejectUnknownKeys } from '../core/validate.js';
 /**
  * Which run an invocation is, for a singleton that runs at most once per run: a slot of time, or a
  * key computed from the event. `keep` is how many done runs the lease item keeps, newest first,
- * from 1 to 100 (default 32): a run pruned past it would run again.
+ * from 1 to 100 (default 10): a run pruned past it would run again.
  */
 export type OncePer<TEvent = unknown> =
   | {
@@ -24,13 +24,13 @@ export type OncePer<TEvent = unknown> =
        * slot's key is its start as an ISO date, e.g. `2026-12-02T10:00:00.000Z`.
        */
       readonly slotMs: number;
-      /** How many done runs the lease item keeps. @default 32 */
+      /** How many done runs the lease item keeps. @default 10 */
       readonly keep?: number;
     }
   | {
       /** The run's key, from the event: an order id, a message's deduplication id, a date. At most 255 UTF-8 bytes. */
       readonly key: (event: TEvent, context: Context) => string;
-      /** How many done runs the lease item keeps. @default 32 */
+      /** How many done runs the lease item keeps. @default 10 */
       readonly keep?: number;
     };
 
