@@ -8,6 +8,7 @@ import { benchReaper } from '../harness/bench/reaper.js';
 import { benchFailover } from '../harness/bench/failover.js';
 import { benchContention } from '../harness/bench/contention.js';
 import { benchAcquireRelease } from '../harness/bench/acquire-release.js';
+import { benchSemaphore } from '../harness/bench/semaphore.js';
 import { referenceBackend } from './support/backends.js';
 
 const backend = referenceBackend();
@@ -53,4 +54,19 @@ describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () 
     expect(new Set(result.tokens).size).toBe(result.tokens.length);
     expect(result.requestsPerSecondSettled).toBeLessThan(result.requestsPerSecondFirst);
   }, 60_000);
+
+  it('semaphore: one request while nothing is held, never more than the limit, and a dead holder\'s slot taken by a waiter', async () => {
+    const result = await benchSemaphore({ endpoint, limit: 4, heldCounts: [0, 3], trials: 3, failoverLimit: 2, failoverTrials: 1, leaseMs: 1_000, skewMs: 100 });
+    const [free, full] = result.requests;
+    expect(free).toMatchObject({ held: 0, semaphore: { mean: 1, max: 1 }, semaphoreWarm: { mean: 1, max: 1 }, inOrder: { mean: 1, max: 1 } });
+    // Mutexes taken in order from 0 leave the free one last; a semaphore never sends more than its limit.
+    expect(full).toMatchObject({ held: 3, inOrder: { mean: 4, max: 4 } });
+    expect(full!.semaphore.max).toBeLessThanOrEqual(4);
+    expect(full!.semaphoreWarm.max).toBeLessThanOrEqual(4);
+    for (const stats of [result.failover.semaphore, result.failover.mutex]) {
+      expect(stats.gapsMs).toHaveLength(1);
+      expect(stats.gapsMs[0]).toBeGreaterThan(0);
+      expect(stats.waitRequestsPerSecond).toBeGreaterThan(0);
+    }
+  }, 90_000);
 });

@@ -20,6 +20,7 @@ import { benchCost } from './cost.js';
 import { benchReaper } from './reaper.js';
 import { benchContention } from './contention.js';
 import { benchImportTime } from './import-time.js';
+import { benchSemaphore, semaphoreRows } from './semaphore.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' } } });
 const quick = values.quick === true;
@@ -43,6 +44,8 @@ try {
   const [smallerTable, reaper] = await benchReaper({ endpoint, sizes: quick ? [2_000, 10_000] : [10_000, 100_000], expired: quick ? 100 : 1_000, log });
   console.log('contention...');
   const contention = await benchContention({ endpoint, contenders: 50, leaseMs, skewMs });
+  console.log('semaphore: requests per acquisition, failover...');
+  const semaphore = await benchSemaphore({ endpoint, trials: quick ? 5 : 20, failoverTrials: quick ? 3 : 10, leaseMs, skewMs, log });
   console.log('import time of a bundled singleton handler...');
   const importTime = await benchImportTime({ runs: quick ? 7 : 15 });
 
@@ -63,6 +66,7 @@ try {
     failoverBoundMs: cost.failoverBoundMs,
     reaper: { ...reaper!, smallerTable: smallerTable! },
     contention,
+    semaphore,
     importTime,
     targets: {
       acquireReleaseRatio: { target: 1.1, actual: acquireRelease.ratio },
@@ -104,6 +108,7 @@ try {
       leasehold: `first leader ${fixed(contention.timeToFirstLeaderMs, 0)} ms · ${fixed(contention.requestsPerSecondFirst, 1)} req/s, then ${fixed(contention.requestsPerSecondSettled, 1)} · ${contention.elections} election(s)`,
       baseline: `${fixed(contention.rawTwoRoundTripsMs, 0)} ms (2 raw round trips, 50 fresh clients)`,
     },
+    ...semaphoreRows(semaphore),
     [`import of a bundled handler, median / p90 ms (${importTime.runs} runs)`]: {
       leasehold: `${fixed(importTime.singleton.medianMs, 1)} / ${fixed(importTime.singleton.p90Ms, 1)} (singleton, ${fixed(importTime.singleton.bytes / 1024, 1)} KiB)`,
       baseline: `${fixed(importTime.baseline.medianMs, 1)} / ${fixed(importTime.baseline.p90Ms, 1)} (lib-dynamodb alone)`,
