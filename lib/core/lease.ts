@@ -394,7 +394,8 @@ export class Lease implements AsyncDisposable {
     };
     // The record names this token, unique to this holding: it identifies this write in any later
     // state of the item, even after others have acquired and released since.
-    const recorded = (record: LeaseRecord | undefined) => record?.doneRuns.some((done) => done.key === key && done.fencingToken === this.fencingToken);
+    const recorded = (record: LeaseRecord | undefined) =>
+      record?.doneRuns.some((done) => done.key === key && done.fencingToken === this.fencingToken) === true;
     let mayHaveLanded = false;
     let lastError: LeaseStoreError | undefined;
     for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
