@@ -33,7 +33,8 @@ export async function handler(event: ScheduledEvent, context: Context): Promise<
     client: dynamodb,
     tableName: config.tableName,
     skewMs: config.skewMs,
-    publisher,
+    // Off where the LeaseEvents function announces expiries from the stream: one event per expiry.
+    publisher: config.publishEvents === false ? undefined : publisher,
     shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS,
   });
   metrics.addMetric(ReaperMetric.leasesReaped, MetricUnit.Count, summary.reaped);

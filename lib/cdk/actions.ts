@@ -54,3 +54,12 @@ export const REAPER_TABLE_ACTIONS: readonly string[] = ['dynamodb:UpdateItem'];
 
 /** The reaper publishes one `Lease Expired` event per reaped lease. */
 export const REAPER_BUS_ACTIONS: readonly string[] = ['events:PutEvents'];
+
+/**
+ * The `LeaseEvents` function reads the table's stream through its event source mapping: the
+ * observer's stream actions, plus `ListStreams`, which Lambda requires of the role it polls with.
+ */
+export const EVENTS_STREAM_ACTIONS: readonly string[] = [...OBSERVE_STREAM_ACTIONS, 'dynamodb:ListStreams'];
+
+/** The `LeaseEvents` function publishes one event per change of leadership. */
+export const EVENTS_BUS_ACTIONS: readonly string[] = ['events:PutEvents'];

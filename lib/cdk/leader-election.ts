@@ -6,15 +6,20 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { LeaseEvents, type LeaseEventsOptions } from './lease-events.js';
 import { LeaseReaper, type LeaseReaperOptions } from './lease-reaper.js';
 import { LeaseTable, type GrantAcquireOptions, type LeaseTableProps } from './lease-table.js';
 import { ensure, checkWholeNumber, rejectUnknownProps } from './validate.js';
 
 /** Props of {@link LeaderElection}. */
 export interface LeaderElectionProps {
-  /** The lease table. @default - see {@link LeaseTableProps}: on-demand, PITR, retained */
+  /**
+   * The lease table. With `events`, it has a stream of new and old images; `stream` may only say so.
+   * @default - see {@link LeaseTableProps}: on-demand, PITR, retained
+   */
   readonly table?: LeaseTableProps;
   /** The reaper. @default - see {@link LeaseReaperOptions}: every minute, default event bus */
   readonly reaper?: LeaseReaperOptions;
@@ -31,13 +36,23 @@ export interface LeaderElectionProps {
   readonly leaderlessThreshold?: Duration;
   /** Actions every alarm triggers, e.g. an SNS topic. @default - none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Publish every change of leadership (`Lease Acquired`, `Lease Released`, `Lease Expired`) to
+   * EventBridge from the table's stream, with a {@link LeaseEvents} function: `true`, or its
+   * options. The table gets a stream of new and old images (turning it on is an update in place,
+   * not a replacement), and the reaper publishes nothing, so each expiry is announced once.
+   * @default false: only the reaper publishes, `Lease Expired`
+   */
+  readonly events?: boolean | LeaseEventsOptions;
 }
 
-const PROPS = ['table', 'reaper', 'leasesReapedThreshold', 'leaderlessThreshold', 'alarmActions'] as const;
+const PROPS = ['table', 'reaper', 'leasesReapedThreshold', 'leaderlessThreshold', 'alarmActions', 'events'] as const;
 
 /**
  * A lease table, its reaper and four alarms: the reaper failing, leases being reaped (a leader
  * died), names left leaderless too long, and `Lease Expired` events the reaper could not publish.
+ * With `events`, a {@link LeaseEvents} function publishes every change of leadership instead, the
+ * fourth alarm watches its events, and a fifth the batches it gave up on.
  *
  * @example
  * const election = new LeaderElection(this, 'Election');
@@ -57,8 +72,15 @@ export class LeaderElection extends Construct {
   readonly leasesReapedAlarm: cloudwatch.Alarm;
   /** In alarm when a reaped name had been leaderless for `leaderlessThreshold` or longer. */
   readonly leaderlessAlarm: cloudwatch.Alarm;
-  /** In alarm when a `Lease Expired` event could not be published in the last minute. */
+  /**
+   * In alarm when an event could not be published in the last minute: a `Lease Expired` of the
+   * reaper's, or with `events` any event of the {@link LeaseEvents} function's.
+   */
   readonly eventsFailedAlarm: cloudwatch.Alarm;
+  /** The stream publisher, with `events`. */
+  readonly events: LeaseEvents | undefined;
+  /** With `events`: in alarm when Lambda gave up on a batch of the stream, whose changes were never announced. */
+  readonly eventsAbandonedAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: LeaderElectionProps = {}) {
     super(scope, id);
@@ -67,8 +89,14 @@ export class LeaderElection extends Construct {
     const leaderlessThreshold = props.leaderlessThreshold ?? Duration.minutes(2);
     ensure('LeaderElectionProps.leaderlessThreshold', leaderlessThreshold.toMilliseconds() > 0, 'must be longer than zero');
 
-    this.leaseTable = new LeaseTable(this, 'Table', props.table);
-    this.reaper = new LeaseReaper(this, 'Reaper', { ...props.reaper, table: this.leaseTable.table });
+    const eventsOptions = props.events === true ? {} : props.events || undefined;
+    if (eventsOptions) checkEventsProps(props);
+    const stream = eventsOptions ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : props.table?.stream;
+
+    this.leaseTable = new LeaseTable(this, 'Table', { ...props.table, stream });
+    const publishExpiries = eventsOptions ? { publishEvents: false } : {};
+    this.reaper = new LeaseReaper(this, 'Reaper', { ...props.reaper, ...publishExpiries, table: this.leaseTable.table });
+    this.events = eventsOptions && new LeaseEvents(this, 'Events', { ...eventsOptions, table: this.leaseTable.table });
 
     this.reaperErrorsAlarm = this.metricReaperErrors({ period: Duration.minutes(1) }).createAlarm(this, 'ReaperErrors', {
       alarmDescription: 'The leasehold reaper failed in at least 3 of the last 5 minutes. Expired leases are not being marked.',
@@ -93,17 +121,24 @@ export class LeaderElection extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.eventsFailedAlarm = this.metricEventsFailed().createAlarm(this, 'EventsFailed', {
-      alarmDescription:
-        'The leasehold reaper could not publish Lease Expired events: those leases were marked expired and will not be announced.',
+      alarmDescription: this.events
+        ? 'The leasehold lease events function could not publish an event: Lambda is resending it, and later changes wait behind it.'
+        : 'The leasehold reaper could not publish Lease Expired events: those leases were marked expired and will not be announced.',
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // The reaper writes the metric only when an event failed.
+      // Both publishers write the metric only when an event failed.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.reaperErrorsAlarm, this.leasesReapedAlarm, this.leaderlessAlarm, this.eventsFailedAlarm]) {
-      alarm.addAlarmAction(...(props.alarmActions ?? []));
-    }
+    this.eventsAbandonedAlarm = this.events?.metricBatchesAbandoned().createAlarm(this, 'EventsAbandoned', {
+      alarmDescription: 'Lambda gave up on a batch of the lease table stream: its changes of leadership were never announced.',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const alarms = [this.reaperErrorsAlarm, this.leasesReapedAlarm, this.leaderlessAlarm, this.eventsFailedAlarm, this.eventsAbandonedAlarm];
+    for (const alarm of alarms) alarm?.addAlarmAction(...(props.alarmActions ?? []));
   }
 
   /** See {@link LeaseTable.grantAcquire}. */
@@ -131,8 +166,26 @@ export class LeaderElection extends Construct {
     return this.reaper.metricLeaderlessMs(props);
   }
 
-  /** See {@link LeaseReaper.metricEventsFailed}: Sum over 1 minute. */
+  /**
+   * Events that could not be published, Sum over 1 minute: {@link LeaseEvents.metricEventsFailed}
+   * with `events`, else {@link LeaseReaper.metricEventsFailed}.
+   */
   metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.reaper.metricEventsFailed(props);
+    return (this.events ?? this.reaper).metricEventsFailed(props);
   }
+}
+
+/** With `events`: a stream that shows both images, and expiries announced by the stream publisher alone. */
+function checkEventsProps(props: LeaderElectionProps): void {
+  const stream = props.table?.stream;
+  ensure(
+    'LeaderElectionProps.table.stream',
+    stream === undefined || stream === dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    'must be NEW_AND_OLD_IMAGES with events',
+  );
+  ensure(
+    'LeaderElectionProps.reaper.publishEvents',
+    props.reaper?.publishEvents !== true,
+    'must not be true with events: the stream publisher announces expiries, and each would be announced twice',
+  );
 }

@@ -4,9 +4,6 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,10 +15,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_SKEW_MS } from '../core/defaults.js';
-import { LeaseholdError } from '../core/errors.js';
 import { ReaperEnvironment } from '../serverless/reaper-config.js';
 import { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../serverless/reaper-metrics.js';
 import { REAPER_BUS_ACTIONS, REAPER_INDEX_ACTIONS, REAPER_TABLE_ACTIONS } from './actions.js';
+import { bundledHandler } from './bundled-handler.js';
 import { reaperIndexArn } from './lease-table.js';
 import { checkWholeNumber, rejectUnknownProps } from './validate.js';
 
@@ -31,6 +28,14 @@ export interface LeaseReaperOptions {
   readonly schedule?: events.Schedule;
   /** The bus `Lease Expired` events go to. @default - the account's default event bus */
   readonly eventBus?: events.IEventBus;
+  /**
+   * Whether the reaper publishes a `Lease Expired` event for each lease it marks. Off where a
+   * `LeaseEvents` function announces every change from the table's stream, expiries included, so
+   * each expiry is announced once (`LeaderElection` turns it off with `events`); the role then
+   * may not publish at all.
+   * @default true
+   */
+  readonly publishEvents?: boolean;
   /**
    * A lease is reaped (and announced) only once `expiresAt + skew` has passed on the reaper's
    * clock. Only when events go out depends on it, never safety: a reaped lease is taken by the
@@ -76,6 +81,7 @@ const PROPS = [
   'logRetention',
   'retryAttempts',
   'deadLetterQueue',
+  'publishEvents',
 ] as const;
 
 /** A tick older than this is worthless: later ticks do the same work. */
@@ -112,13 +118,13 @@ export class LeaseReaper extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
 
     this.function = new lambda.Function(this, 'Function', {
-      code: lambda.Code.fromAsset(reaperBundle()),
+      code: lambda.Code.fromAsset(bundledHandler('reaper', 'reaper')),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
-      role: this.reaperRole(table),
+      role: this.reaperRole(table, props.publishEvents ?? true),
       logGroup: this.logGroup,
       description: 'leasehold reaper: marks expired leases and publishes Lease Expired events',
       // A failed run's leases are still in the index and the next tick reaps them; a retry
@@ -128,6 +134,7 @@ export class LeaseReaper extends Construct {
         [ReaperEnvironment.tableName]: table.tableName,
         [ReaperEnvironment.eventBusName]: this.eventBus.eventBusName,
         [ReaperEnvironment.skewMs]: String((props.skew ?? Duration.millis(DEFAULT_SKEW_MS)).toMilliseconds()),
+        ...(props.publishEvents === false && { [ReaperEnvironment.publishEvents]: 'false' }),
         POWERTOOLS_METRICS_NAMESPACE: REAPER_METRICS_NAMESPACE,
         // The metrics' `service` dimension: one series per table, so reapers of two tables differ.
         POWERTOOLS_SERVICE_NAME: this.metricsService,
@@ -155,10 +162,11 @@ export class LeaseReaper extends Construct {
   }
 
   /**
-   * The function's role: query the reaper index, update the table, publish to the bus, write
-   * its own log group. Not the basic-execution managed policy, which may write to any log group.
+   * The function's role: query the reaper index, update the table, publish to the bus (when it
+   * publishes), write its own log group. Not the basic-execution managed policy, which may write
+   * to any log group.
    */
-  private reaperRole(table: dynamodb.ITable): iam.Role {
+  private reaperRole(table: dynamodb.ITable, publishEvents: boolean): iam.Role {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'leasehold reaper: query the reaper index, mark expired leases, publish Lease Expired events',
@@ -168,7 +176,7 @@ export class LeaseReaper extends Construct {
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [resource] }));
     allow(REAPER_INDEX_ACTIONS, reaperIndexArn(table.tableArn));
     allow(REAPER_TABLE_ACTIONS, table.tableArn);
-    allow(REAPER_BUS_ACTIONS, this.eventBus.eventBusArn);
+    if (publishEvents) allow(REAPER_BUS_ACTIONS, this.eventBus.eventBusArn);
     table.encryptionKey?.grantEncryptDecrypt(role);
     return role;
   }
@@ -228,18 +236,4 @@ export class LeaseReaper extends Construct {
       ...props,
     });
   }
-}
-
-/**
- * The folder of the pre-bundled handler (`index.mjs`): `dist/assets/reaper/` beside the compiled
- * constructs in the published package, or in this repository's `dist/` when run from source
- * (`npm run build` or `npx tsx harness/local/bundle-reaper.ts` makes it).
- */
-function reaperBundle(): string {
-  const candidates = ['../../assets/reaper', '../../dist/assets/reaper'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const found = candidates.find((candidate) => existsSync(join(candidate, 'index.mjs')));
-  if (found === undefined) {
-    throw new LeaseholdError(`The reaper's bundled handler is missing: no index.mjs in ${candidates.join(' or ')}. Run \`npm run build\`.`);
-  }
-  return found;
 }

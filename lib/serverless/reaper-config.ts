@@ -12,6 +12,11 @@ export const ReaperEnvironment = {
   eventBusName: 'LEASEHOLD_EVENT_BUS_NAME',
   /** The skew allowance, a whole number of ms. */
   skewMs: 'LEASEHOLD_SKEW_MS',
+  /**
+   * `false`: the reaper publishes no `Lease Expired` events, because the `LeaseEvents` function
+   * announces every expiry from the table's stream. Unset or `true`: it publishes them.
+   */
+  publishEvents: 'LEASEHOLD_REAPER_PUBLISH_EVENTS',
 } as const;
 
 /** The reaper Lambda's configuration, set by the `LeaseReaper` construct as environment variables. */
@@ -22,6 +27,8 @@ export interface ReaperConfig {
   readonly eventBusName: string | undefined;
   /** From `LEASEHOLD_SKEW_MS`, a whole number of ms. @default DEFAULT_SKEW_MS (1000), the clients' default */
   readonly skewMs: number;
+  /** From `LEASEHOLD_REAPER_PUBLISH_EVENTS`, when set: whether to publish `Lease Expired` events. @default true */
+  readonly publishEvents?: boolean;
 }
 
 /** Reads and checks the reaper's environment, naming the variable at fault. */
@@ -33,6 +40,19 @@ export function readReaperConfig(env: Record<string, string | undefined>): Reape
   if (skew !== undefined && (!/^\d+$/.test(skew) || !Number.isSafeInteger(skewMs))) {
     throw new InvalidArgumentError(ReaperEnvironment.skewMs, `must be a whole number of milliseconds, got "${skew}"`);
   }
-  const bus = env[ReaperEnvironment.eventBusName];
-  return { tableName, skewMs, eventBusName: bus === undefined || bus === '' || bus === 'default' ? undefined : bus };
+  const publish = env[ReaperEnvironment.publishEvents];
+  if (publish !== undefined && publish !== 'true' && publish !== 'false') {
+    throw new InvalidArgumentError(ReaperEnvironment.publishEvents, `must be true or false, got "${publish}"`);
+  }
+  return {
+    tableName,
+    skewMs,
+    eventBusName: eventBusNameOf(env[ReaperEnvironment.eventBusName]),
+    ...(publish !== undefined && { publishEvents: publish === 'true' }),
+  };
+}
+
+/** The bus named by `LEASEHOLD_EVENT_BUS_NAME`: unset, empty or `default` is the account's default bus (`undefined`). */
+export function eventBusNameOf(value: string | undefined): string | undefined {
+  return value === undefined || value === '' || value === 'default' ? undefined : value;
 }

@@ -1,7 +1,7 @@
 /**
  * The constructs import from the runtime only dependency-free modules: the schema, the error
- * classes, the shared defaults, and the reaper's metric names and environment variables, which the
- * reaper Lambda imports too. So `leasehold/cdk` never loads the AWS SDK or middy, and the root
+ * classes, the shared defaults, and the metric names and environment variables of the reaper and
+ * the lease events function, which their Lambdas import too. So `leasehold/cdk` never loads the AWS SDK or middy, and the root
  * export never loads aws-cdk-lib.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +12,15 @@ import { describe, expect, it } from 'vitest';
 const LIB_DIR = fileURLToPath(new URL('../../lib/', import.meta.url));
 const CDK_DIR = `${LIB_DIR}cdk/`;
 /** The runtime modules the constructs may import, relative to `lib/`. */
-const RUNTIME_MODULES = ['core/schema', 'core/errors', 'core/defaults', 'serverless/reaper-metrics', 'serverless/reaper-config'];
+const RUNTIME_MODULES = [
+  'core/schema',
+  'core/errors',
+  'core/defaults',
+  'serverless/reaper-metrics',
+  'serverless/reaper-config',
+  'serverless/lease-events-metrics',
+  'serverless/lease-events-config',
+];
 const ALLOWED = [
   /^aws-cdk-lib(\/.*)?$/,
   /^constructs$/,

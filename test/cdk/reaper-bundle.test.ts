@@ -19,9 +19,10 @@ import { ManualClock } from '../../lib/core/clock.js';
 import { LeaseClient } from '../../lib/core/lease-client.js';
 import { createLeaseTable } from '../../lib/core/table.js';
 import { ReaperEnvironment } from '../../lib/serverless/reaper-config.js';
-import { REAPER_BUNDLE } from '../../harness/local/bundle-reaper.js';
+import { REAPER_BUNDLE } from '../../harness/local/bundle-lambdas.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../harness/local/local-aws.js';
 import { backends, clientFor, uniqueTableName, type Backend } from '../support/backends.js';
+import { emfDocuments, emittedMetrics, lambdaContext, withEnvironment } from './lambda-run.js';
 import { metricsOf } from './synth.js';
 
 /** One name on every backend: the bundle's environment is synthesized once. */
@@ -69,68 +70,6 @@ function scheduledEvent(): ScheduledEvent {
     region: LOCAL_REGION,
     resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/leasehold-reaper`],
     detail: {},
-  };
-}
-
-function lambdaContext(remainingMs: number): Context {
-  const deadline = performance.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'leasehold-reaper',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leasehold-reaper`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/leasehold-reaper',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - performance.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-/** Runs `fn` with `env` set and stdout captured; restores both. */
-async function withEnvironment<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; stdout: string }> {
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-  const write = process.stdout.write.bind(process.stdout);
-  let stdout = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    return { result: await fn(), stdout };
-  } finally {
-    process.stdout.write = write;
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
-
-/** An embedded-metric-format document: metric and dimension values are top-level keys. */
-interface EmfDocument {
-  readonly _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-  readonly [key: string]: unknown;
-}
-
-/** The embedded-metric-format documents in captured output. */
-function emfDocuments(stdout: string): EmfDocument[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.includes('"CloudWatchMetrics"'))
-    .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
-}
-
-/** Every metric name and namespace the captured output emits, each once. */
-function emittedMetrics(stdout: string): { names: string[]; namespaces: string[] } {
-  const sets = emfDocuments(stdout).flatMap((doc) => doc._aws.CloudWatchMetrics);
-  return {
-    names: [...new Set(sets.flatMap((set) => set.Metrics.map((metric) => metric.Name)))].sort(),
-    namespaces: [...new Set(sets.map((set) => set.Namespace))],
   };
 }
 

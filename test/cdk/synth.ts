@@ -17,16 +17,20 @@ afterEach(() => {
   for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh app and stack whose assembly is cleaned up after the test. */
-export function testStack(props: StackProps = {}): Stack {
+/** A fresh app whose assembly is cleaned up after the test. */
+export function testApp(): App {
   const outdir = mkdtempSync(join(tmpdir(), 'leasehold-cdk-'));
   outdirs.push(outdir);
-  const app = new App({
+  return new App({
     outdir,
     context: { 'aws:cdk:bundling-stacks': [] },
     builtinCloudFormationValidation: false,
   });
-  return new Stack(app, 'Test', props);
+}
+
+/** A fresh app and stack whose assembly is cleaned up after the test. */
+export function testStack(props: StackProps = {}): Stack {
+  return new Stack(testApp(), 'Test', props);
 }
 
 /** The stack's synthesized template. */

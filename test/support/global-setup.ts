@@ -5,7 +5,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startDynalite, startDynamoDBLocal, type LocalDynamoDB } from '../../lib/testing/local-dynamodb.js';
-import { bundleReaper } from '../../harness/local/bundle-reaper.js';
+import { bundleLambdas } from '../../harness/local/bundle-lambdas.js';
 
 type BackendName = 'dynamodb-local' | 'dynalite' | 'endpoint';
 
@@ -21,8 +21,8 @@ const starters: Record<string, () => Promise<LocalDynamoDB>> = {
 };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // The reaper construct deploys the bundled handler: build it from the source under test.
-  await bundleReaper();
+  // The reaper and lease-events constructs deploy the bundled handlers: build them from the source under test.
+  await bundleLambdas();
   const endpoint = process.env.LEASEHOLD_TEST_ENDPOINT;
   if (endpoint) {
     project.provide('leaseholdBackends', [{ name: 'endpoint', endpoint }]);
