@@ -18,10 +18,11 @@ import {
   LeaseUnavailableError,
   ManualClock,
   Semaphore,
+  systemClock,
   type Lease,
 } from '../lib/index.js';
 import { singleton, type SingletonContext } from '../lib/serverless/index.js';
-import { injectNetworkFaults } from '../lib/testing/faults.js';
+import { injectNetworkFaults, throttlingError } from '../lib/testing/faults.js';
 import { backends, clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 import { countRequests, landThenThrottle, loseResponses } from './support/faults.js';
 
@@ -233,6 +234,31 @@ describe.each(backends())('Semaphore on $name', (backend) => {
     const held = (await new Semaphore({ leases: observer, name, limit: 3 }).describe()).filter((s) => s.lease?.state === 'held');
     expect(held.map((s) => [s.name, s.lease?.holderId])).toEqual([[lease!.name, 'me']]);
     await lease!.release();
+    client.destroy();
+  });
+
+  it('takes a free slot while the store throttles another (a hot item), and throws only when no slot is won', async () => {
+    const name = fresh();
+    const client = clientFor(backend, { maxAttempts: 1 });
+    let throttled = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: { name?: string | { S?: string } } }).Key?.name;
+        if (context.commandName === 'UpdateItemCommand' && (typeof key === 'string' ? key : key?.S) === name) {
+          throttled++;
+          throw throttlingError();
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'testHotSlot' },
+    );
+    // Random 0.5 orders two free slots 0, 1: the hot one is tried first.
+    const clock = { ...systemClock, random: () => 0.5 };
+    const semaphoreOf = (holderId: string) => new Semaphore({ leases: new LeaseClient({ tableName, client, holderId, clock }), name, limit: 2 });
+    const lease = await semaphoreOf('first').tryAcquire({ leaseMs: 30_000 });
+    expect(throttled).toBeGreaterThan(0);
+    expect(lease?.name).toBe(`${name}[1]`);
+    await expect(semaphoreOf('second').tryAcquire({ leaseMs: 30_000 })).rejects.toMatchObject({ name: 'LeaseStoreError', retryable: true });
     client.destroy();
   });
 

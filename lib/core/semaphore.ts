@@ -98,7 +98,7 @@ const SLOT_SUFFIX = /\[\d+\]$/;
  * ordinary {@link Lease} on one slot, with that slot's own fencing token: renew and release it,
  * watch its `signal`, and use it with `fencedWrite` as any lease. A resource that several
  * holders write to at once keeps the highest token per slot (`lease.name`), e.g.
- * `fencingCondition(lease.fencingToken, { attribute: \`fence:${lease.name}\` })`, since each
+ * `fencingCondition(lease.fencingToken, { attribute: 'fence:' + lease.name })`, since each
  * slot counts its own tokens.
  */
 export class Semaphore {
@@ -164,7 +164,7 @@ export class Semaphore {
       const left = waitMs - (now - started);
       const soonest = this.soonestBusy();
       if (left <= 0) throw new LeaseUnavailableError(this.name, soonest?.holder, now - started);
-      const nextTryInMs = Math.min(soonest ? soonest.takeableAt - now : pollMs, pollMs);
+      const nextTryInMs = Math.max(0, Math.min(soonest ? soonest.takeableAt - now : pollMs, pollMs));
       const jitter = clock.random() * Math.min(100, nextTryInMs / 10 + 10);
       await sleep(clock, Math.min(nextTryInMs + jitter, left), options.signal);
     }
@@ -175,9 +175,14 @@ export class Semaphore {
     return Promise.all(this.slots.map(async (name, slot) => ({ slot, name, lease: await this.leases.describe(name) })));
   }
 
-  /** One pass over the slots: each tried once, in {@link order}, until one is won. */
+  /**
+   * One pass over the slots: each tried once, in the order `order` gives, until one is won. A
+   * slot the store failed on (throttled, unreachable) does not stop the pass, since DynamoDB
+   * throttles one hot item before the table; its error is thrown only if no other slot was won.
+   */
   private async pass(options: AcquireOptions, signal: AbortSignal | undefined): Promise<Lease | undefined> {
     const acquire = { leaseMs: options.leaseMs, ...(options.data !== undefined && { data: options.data }), ...(signal && { signal }) };
+    let failure: unknown;
     for (const slot of this.order()) {
       try {
         // `waitMs: 0` makes it one conditional write, as `tryAcquire` is, but a refusal comes
@@ -186,10 +191,13 @@ export class Semaphore {
         this.known.set(slot, { mine: lease });
         return lease;
       } catch (error) {
-        if (!isLeaseUnavailable(error)) throw error;
-        this.known.set(slot, { holder: error.holder, takeableAt: this.takeableAt(error.holder) });
+        if (isLeaseUnavailable(error)) this.known.set(slot, { holder: error.holder, takeableAt: this.takeableAt(error.holder) });
+        // An acquisition of that slot that landed unseen lapses on its own within `leaseMs`.
+        else if (isRetryableStoreError(error)) failure = error;
+        else throw error;
       }
     }
+    if (failure !== undefined) throw failure;
     return undefined;
   }
 
@@ -281,4 +289,9 @@ function checkAcquire(options: AcquireOptions, allowed: readonly string[]): void
 /** Whether `error` is a {@link LeaseUnavailableError}, this copy's or another installed copy's. */
 function isLeaseUnavailable(error: unknown): error is LeaseUnavailableError {
   return error instanceof LeaseUnavailableError || (error instanceof Error && error.name === 'LeaseUnavailableError' && 'holder' in error);
+}
+
+/** A `LeaseStoreError` (of this or another copy) that sending again may cure: throttling, a lost connection. */
+function isRetryableStoreError(error: unknown): boolean {
+  return error instanceof Error && (error as { retryable?: unknown }).retryable === true;
 }
