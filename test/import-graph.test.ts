@@ -34,10 +34,10 @@ const HEAVY_FOR_A_CONTAINER = ['@aws-sdk/client-eventbridge', '@aws-lambda-power
 describe('what each entry point loads', () => {
   // util-dynamodb comes with lib-dynamodb, which depends on it (why it is an optional peer
   // nonetheless: test/dependency-range.test.ts).
-  it('leasehold: the DynamoDB clients and nothing else', async () => {
+  it('leasehold: the DynamoDB clients, and DynamoDB Streams only when observeLeader follows a stream', async () => {
     const loaded = await packagesLoadedBy('lib/index.ts');
     expect(loaded.static).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb']);
-    expect(loaded.lazy).toEqual([]);
+    expect(loaded.lazy).toEqual(['@aws-sdk/client-dynamodb-streams']);
   });
 
   it('leasehold/serverless: EventBridge only when an event is first published; no Powertools, commander or CDK', async () => {

@@ -20,16 +20,29 @@ import { checkDurationMs, checkTableName, rejectUnknownKeys } from './validate.j
 export interface CreateLeaseTableOptions {
   /** How long to wait for the table to become active, in whole ms. @default 60000 */
   readonly waitMs?: number;
+  /**
+   * Turn on the table's stream, with new and old images, as the `LeaseTable` construct does:
+   * `observeLeader` follows it to learn of each change of leader within about a second. @default false
+   */
+  readonly stream?: boolean;
+}
+
+/** Options of {@link verifyLeaseTable}. */
+export interface VerifyLeaseTableOptions {
+  /** Also require a stream that shows each write's new image (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`). @default false */
+  readonly stream?: boolean;
 }
 
 /** The SDK waiter's own first delay between checks of the table, in seconds. */
 const WAITER_MIN_DELAY_S = 20;
 
 /**
- * Creates an on-demand lease table with its sparse reaper index and waits until it is active.
- * Succeeds without change if a lease table of that name already exists; throws
- * {@link TableSchemaMismatchError} if a table of that name has another key, and
- * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse or a bad option.
+ * Creates an on-demand lease table with its sparse reaper index (and, with `stream: true`, its
+ * stream) and waits until it is active. Succeeds without change if a lease table of that name
+ * already exists; throws {@link TableSchemaMismatchError} if a table of that name has another key,
+ * or no stream when `stream: true` asked for one (an existing table is not changed, and a server
+ * without streams, such as dynalite, creates none), and {@link InvalidArgumentError} (nothing sent)
+ * for a name DynamoDB would refuse or a bad option.
  */
 export async function createLeaseTable(
   client: DynamoDBClient,
@@ -38,7 +51,8 @@ export async function createLeaseTable(
 ): Promise<void> {
   checkTableName(tableName);
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-  rejectUnknownKeys('options', options, ['waitMs']);
+  rejectUnknownKeys('options', options, ['waitMs', 'stream']);
+  const stream = checkStreamOption(options.stream);
   const waitMs = options.waitMs ?? 60_000;
   checkDurationMs('waitMs', waitMs, { exclusiveMin: true });
   if (!Number.isInteger(waitMs)) throw new InvalidArgumentError('waitMs', `must be a whole number of milliseconds, got ${waitMs}`);
@@ -63,6 +77,7 @@ export async function createLeaseTable(
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ReaperIndex.projectedAttributes] },
           },
         ],
+        ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
       }),
     );
   } catch (error) {
@@ -72,23 +87,41 @@ export async function createLeaseTable(
   // wait checks more often instead.
   const maxWaitTime = waitMs / 1_000;
   await waitUntilTableExists({ client, maxWaitTime, minDelay: Math.min(WAITER_MIN_DELAY_S, maxWaitTime / 2) }, { TableName: tableName });
-  await verifyLeaseTable(client, tableName);
+  await verifyLeaseTable(client, tableName, { stream });
 }
 
 /**
- * Checks that `tableName` exists and is a lease table: key `name` (string), with the reaper index.
- * Throws {@link TableNotFoundError} or {@link TableSchemaMismatchError} naming what is wrong.
+ * Checks that `tableName` exists and is a lease table: key `name` (string), with the reaper index,
+ * and with `stream: true` a stream of new images. Throws {@link TableNotFoundError} or
+ * {@link TableSchemaMismatchError} naming what is wrong.
  */
-export async function verifyLeaseTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function verifyLeaseTable(client: DynamoDBClient, tableName: string, options: VerifyLeaseTableOptions = {}): Promise<void> {
   checkTableName(tableName);
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+  rejectUnknownKeys('options', options, ['stream']);
+  const stream = checkStreamOption(options.stream);
   let table: TableDescription | undefined;
   try {
     ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));
   } catch (error) {
     throw translateError(error, tableName, undefined);
   }
-  const problem = schemaProblem(table);
+  const problem = schemaProblem(table) ?? (stream ? streamProblem(table) : undefined);
   if (problem) throw new TableSchemaMismatchError(tableName, problem);
+}
+
+function checkStreamOption(stream: unknown): boolean {
+  if (stream !== undefined && typeof stream !== 'boolean') throw new InvalidArgumentError('stream', `must be true or false, got ${String(stream)}`);
+  return stream === true;
+}
+
+function streamProblem(table: TableDescription | undefined): string | undefined {
+  const spec = table?.StreamSpecification;
+  if (!spec?.StreamEnabled || !table?.LatestStreamArn) return 'it has no stream; turn one on with new and old images';
+  if (spec.StreamViewType !== 'NEW_IMAGE' && spec.StreamViewType !== 'NEW_AND_OLD_IMAGES') {
+    return `its stream shows ${spec.StreamViewType}, not each write's new image; turn it on with new and old images`;
+  }
+  return undefined;
 }
 
 function schemaProblem(table: TableDescription | undefined): string | undefined {
