@@ -48,7 +48,7 @@ describe('the packed package', () => {
   afterAll(() => rmSync(destination, { recursive: true, force: true }));
 
   it('holds the built library, CLI and reaper entry, not just the README', () => {
-    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/serverless/index.js', 'dist/lib/testing/index.js', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/assets/reaper/index.mjs']) {
+    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/serverless/index.js', 'dist/lib/testing/index.js', 'dist/lib/cdk/index.js', 'dist/bin/leasehold.js', 'dist/assets/reaper/index.mjs', 'dist/assets/lease-events/index.mjs']) {
       expect(files).toContain(path);
     }
   });
@@ -113,7 +113,7 @@ describe('the packed package', () => {
   it('synthesizes LeaderElection from the built package, deploying the reaper bundle it ships as it is', () => {
     const constructs = files.filter((path) => path.startsWith('dist/lib/cdk/') && path.endsWith('.js'));
     for (const path of constructs) expect(readFileSync(path, 'utf8'), path).not.toContain('aws-lambda-nodejs');
-    expect(files.filter((path) => path.startsWith('dist/assets/'))).toEqual(['dist/assets/reaper/index.mjs']);
+    expect(files.filter((path) => path.startsWith('dist/assets/')).sort()).toEqual(['dist/assets/lease-events/index.mjs', 'dist/assets/reaper/index.mjs']);
     const outdir = mkdtempSync(join(tmpdir(), 'leasehold-synth-'));
     try {
       const script = `

@@ -66,9 +66,24 @@ export const LEASE_RELEASED = 'Lease Released';
 
 /** One lease event: its `detail-type` and the `detail` that goes with it. */
 export type LeaseEvent =
-  | { readonly detailType: typeof LEASE_ACQUIRED; readonly detail: LeaseAcquiredDetail }
-  | { readonly detailType: typeof LEASE_RELEASED; readonly detail: LeaseReleasedDetail }
-  | { readonly detailType: typeof LEASE_EXPIRED; readonly detail: LeaseExpiredDetail };
+  | {
+      /** The event's `detail-type`. */
+      readonly detailType: typeof LEASE_ACQUIRED;
+      /** The event's `detail`. */
+      readonly detail: LeaseAcquiredDetail;
+    }
+  | {
+      /** The event's `detail-type`. */
+      readonly detailType: typeof LEASE_RELEASED;
+      /** The event's `detail`. */
+      readonly detail: LeaseReleasedDetail;
+    }
+  | {
+      /** The event's `detail-type`. */
+      readonly detailType: typeof LEASE_EXPIRED;
+      /** The event's `detail`. */
+      readonly detail: LeaseExpiredDetail;
+    };
 
 /** Sends lease events somewhere. Resolves with how many could not be delivered. */
 export interface LeaseEventPublisher {
