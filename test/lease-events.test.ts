@@ -19,9 +19,11 @@ import {
   LEASE_RELEASED,
   leaseEventsOf,
   publishLeaseEvents,
+  readReaperConfig,
   reapExpiredLeases,
   type LeaseEvent,
 } from '../lib/serverless/index.js';
+import { readLeaseEventsConfig } from '../lib/serverless/lease-events-config.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 import { enableStream, readWholeStream } from './support/table-stream.js';
 
@@ -209,3 +211,109 @@ describe.each(backends())('lease events from the table stream, on $name', (backe
 function keyOfEntry(entry: PutEventsRequestEntry): string {
   return keyOf({ detailType: entry.DetailType, detail: JSON.parse(entry.Detail ?? '{}') } as LeaseEvent);
 }
+
+describe('leaseEventsOf', () => {
+  const image = (state: string, fencingToken: number, holderId = 'worker') => ({
+    name: { S: 'report' },
+    holderId: { S: holderId },
+    fencingToken: { N: String(fencingToken) },
+    state: { S: state },
+    expiresAt: { N: '2000' },
+    updatedAt: { N: '1500' },
+    acquiredAt: { N: '1000' },
+  });
+  const record = (over: Partial<DynamoDBRecord> & { dynamodb?: DynamoDBRecord['dynamodb'] }): DynamoDBRecord => ({
+    eventName: 'MODIFY',
+    ...over,
+    dynamodb: { SequenceNumber: '100', StreamViewType: 'NEW_AND_OLD_IMAGES', ...over.dynamodb },
+  });
+
+  it('announces nothing for a deletion, an item without a token, or a write that changes neither token nor held state', () => {
+    expect(
+      leaseEventsOf([
+        record({ eventName: 'REMOVE', dynamodb: { OldImage: image('held', 3) } }),
+        record({ eventName: 'INSERT', dynamodb: { NewImage: { name: { S: 'ledger' }, entries: { N: '4' } } } }),
+        record({ dynamodb: { OldImage: image('released', 3), NewImage: image('released', 3) } }),
+        record({ dynamodb: { OldImage: image('expired', 3), NewImage: image('expired', 3) } }),
+      ]),
+    ).toEqual([]);
+  });
+
+  it.each(['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE'] as const)('refuses a %s stream, which cannot tell an acquisition from a renewal', (viewType) => {
+    expect(() => leaseEventsOf([record({ dynamodb: { StreamViewType: viewType, NewImage: image('held', 3) } })])).toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'records' }),
+    );
+  });
+
+  it('refuses a modification without its old image', () => {
+    expect(() => leaseEventsOf([record({ dynamodb: { StreamViewType: undefined, NewImage: image('held', 3) } })])).toThrow(/NEW_AND_OLD_IMAGES/);
+  });
+});
+
+describe('publishLeaseEvents', () => {
+  const records: DynamoDBRecord[] = [1, 2].map((token) => ({
+    eventName: token === 1 ? 'INSERT' : 'MODIFY',
+    dynamodb: {
+      SequenceNumber: String(token * 100),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+      ...(token > 1 && { OldImage: { name: { S: 'report' }, holderId: { S: 'a' }, fencingToken: { N: '1' }, state: { S: 'released' } } }),
+      NewImage: { name: { S: 'report' }, holderId: { S: 'b' }, fencingToken: { N: String(token) }, state: { S: 'held' }, acquiredAt: { N: '1' } },
+    },
+  }));
+
+  it('reports a sender that throws as the failure of that event, with what it threw, and sends nothing after it', async () => {
+    const sent: LeaseEvent[] = [];
+    const broken = new Error('socket hang up');
+    const summary = await publishLeaseEvents(records, {
+      sender: {
+        async send(events) {
+          if (sent.length > 0) throw broken;
+          sent.push(...events);
+          return { failed: [] };
+        },
+      },
+    });
+    expect(summary).toMatchObject({ published: 1, failed: 1, error: broken, batchItemFailures: [{ itemIdentifier: '200' }] });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('refuses an unknown option', async () => {
+    await expect(publishLeaseEvents(records, { sender: { send: async () => ({ failed: [] }) }, attempts: 3 } as never)).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'options.attempts' }),
+    );
+  });
+});
+
+describe("eventBridgePublisher's send", () => {
+  const events = ['a', 'b', 'c'].map((name, i) => ({ detailType: LEASE_ACQUIRED, detail: { name, holderId: 'h', fencingToken: i + 1, acquiredAt: 0 } }) as LeaseEvent);
+
+  it('resends only the entries EventBridge failed, and names those that never went through', async () => {
+    // b fails once, c every time.
+    let bFailures = 1;
+    const bus = recordingBus((entry) => {
+      const name = (JSON.parse(entry.Detail ?? '{}') as { name: string }).name;
+      return name === 'b' ? bFailures-- > 0 : name === 'c';
+    });
+    const { failed } = await eventBridgePublisher({ client: bus.client, attempts: 3 }).send(events);
+    expect(failed).toEqual([2]);
+    expect(bus.calls.map((entries) => entries.map((entry) => (JSON.parse(entry.Detail ?? '{}') as { name: string }).name))).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+      ['c'],
+    ]);
+    expect(bus.delivered.map((event) => event.detail.name)).toEqual(['a', 'b']);
+  });
+});
+
+describe('readReaperConfig and readLeaseEventsConfig', () => {
+  it("read whether the reaper publishes (unset: it does) and the publisher's bus", () => {
+    expect(readReaperConfig({ LEASEHOLD_TABLE_NAME: 't' }).publishEvents).toBeUndefined();
+    expect(readReaperConfig({ LEASEHOLD_TABLE_NAME: 't', LEASEHOLD_REAPER_PUBLISH_EVENTS: 'false' }).publishEvents).toBe(false);
+    expect(readReaperConfig({ LEASEHOLD_TABLE_NAME: 't', LEASEHOLD_REAPER_PUBLISH_EVENTS: 'true' }).publishEvents).toBe(true);
+    expect(() => readReaperConfig({ LEASEHOLD_TABLE_NAME: 't', LEASEHOLD_REAPER_PUBLISH_EVENTS: 'no' })).toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'LEASEHOLD_REAPER_PUBLISH_EVENTS' }),
+    );
+    expect(readLeaseEventsConfig({ LEASEHOLD_EVENT_BUS_NAME: 'default' })).toEqual({ eventBusName: undefined });
+    expect(readLeaseEventsConfig({ LEASEHOLD_EVENT_BUS_NAME: 'leases' })).toEqual({ eventBusName: 'leases' });
+  });
+});
