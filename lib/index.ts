@@ -21,7 +21,7 @@ export type { ReleaseDoneOptions } from './core/lease.js';
 export { fencedWrite, fencingCondition } from './core/fencing.js';
 export type { FencedItems, FencedWriteOptions, FencingCondition } from './core/fencing.js';
 export * from './elector/index.js';
-export type { StreamsClientLike } from './elector/observe-leader.js';
+export type { ObserveStreamOptions, StreamsClientLike } from './elector/observe-leader.js';
 export { createLeaseTable, verifyLeaseTable } from './core/table.js';
 export type { CreateLeaseTableOptions, VerifyLeaseTableOptions } from './core/table.js';
 export { MAX_LEASE_NAME_BYTES } from './core/schema.js';

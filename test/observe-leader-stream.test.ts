@@ -45,14 +45,15 @@ const streamsError = (name: string) => () =>
   Object.assign(new Error(`${name} (injected)`), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
 /**
- * Makes the streams client's requests fail before they are sent, with the error `fault` gives for
- * the operation (`GetRecords`, `ListStreams`, ...), while it gives one.
+ * Makes the client's requests fail before they are sent, with the error `fault` gives for the
+ * operation (`GetRecords`, `DescribeTable`, ...), while it gives one.
  */
-function failStreamRequests(client: DynamoDBStreamsClient, fault: (operation: string) => Error | undefined): { fired(): number; sent(): number } {
+function failRequests(client: DynamoDBStreamsClient | DynamoDBClient, fault: (operation: string) => Error | undefined): { fired(): number; sent(): number } {
   let fired = 0;
   let sent = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
+  const failing =
+    <A, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) =>
+    async (args: A): Promise<R> => {
       const error = fault(String(context.commandName ?? '').replace(/Command$/, ''));
       if (error) {
         fired++;
@@ -60,9 +61,10 @@ function failStreamRequests(client: DynamoDBStreamsClient, fault: (operation: st
       }
       sent++;
       return next(args);
-    },
-    { step: 'initialize', name: 'leaseholdTestStreamFault' },
-  );
+    };
+  const options = { step: 'initialize', name: 'leaseholdTestFault' } as const;
+  if (client instanceof DynamoDBStreamsClient) client.middlewareStack.add(failing, options);
+  else client.middlewareStack.add(failing, options);
   return { fired: () => fired, sent: () => sent };
 }
 
@@ -142,11 +144,16 @@ function expectInOrderOnce(observed: Expected[], expected: Expected[]): void {
 describe('observeLeader options for a stream', () => {
   const [backend] = backends();
   const leases = new LeaseClient({ tableName: 'leases', client: clientFor(backend!) });
+  const client = clientFor(backend!);
+  const streams = streamsClientFor(backend!);
   it.each([
-    ['a DynamoDBClient for streams', 'streams', { streams: clientFor(backend!) }],
-    ['streams without send', 'streams', { streams: {} }],
-    ['a lease client without a table name', 'leases', { leases: { holderId: 'h', clock: leases.clock, peek: leases.peek.bind(leases) }, streams: streamsClientFor(backend!) }],
-    ['an unknown option', 'options.stream', { stream: true }],
+    ['a DynamoDBClient to read the stream', 'stream.streams', { stream: { client, streams: client } }],
+    ['a DynamoDBStreamsClient to find it', 'stream.client', { stream: { client: streams, streams } }],
+    ['a streams client without send', 'stream.streams', { stream: { client, streams: {} } }],
+    ['a stream option that is not an object', 'stream', { stream: true }],
+    ['an unknown stream option', 'stream.arn', { stream: { client, streams, arn: 'arn:aws:dynamodb:x' } }],
+    ['a lease client without a table name', 'leases', { leases: { holderId: 'h', clock: leases.clock, peek: leases.peek.bind(leases) }, stream: { client, streams } }],
+    ['an unknown option', 'options.streams', { streams }],
   ])('rejects %s (%s)', async (_what, argument, override) => {
     const options = { leases, name: 'x', ...override } as ObserveLeaderOptions;
     await expect(observeLeader(options).next()).rejects.toMatchObject({ name: 'InvalidArgumentError', argument });
@@ -166,6 +173,8 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     opened.push(client);
     return client;
   };
+  /** The stream option: a DynamoDBClient to find the stream, `streams` (a fresh client by default) to read it. */
+  const streamOf = (streams = streamsClient(), client = clientFor(backend)) => ({ client, streams });
   const observerOn = (tableName: string, clock?: ManualClock) =>
     new LeaseClient({ tableName, client: clientFor(backend), holderId: 'observer', skewMs: SKEW_MS, ...(clock && { clock }) });
 
@@ -196,7 +205,7 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     async () => {
       const name = fresh();
       const stop = new AbortController();
-      const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, streams: streamsClient() });
+      const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf() });
       await until(() => observer.seen.length === 1, 'the first look');
       const holders = holdersOn(withStream, clientFor(backend), name);
       // A fixed pseudo-random walk: acquisitions, releases and takeovers after expiry, 0-2 renewals after each.
@@ -231,9 +240,9 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     const name = fresh();
     const streams = streamsClient();
     let failing = false;
-    const faults = failStreamRequests(streams, (operation) => (failing && operation === 'GetRecords' ? error() : undefined));
+    const faults = failRequests(streams, (operation) => (failing && operation === 'GetRecords' ? error() : undefined));
     const stop = new AbortController();
-    const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, streams });
+    const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf(streams) });
     await until(() => observer.seen.length === 1, 'the first look');
     const holders = holdersOn(withStream, clientFor(backend), name);
     await holders.acquireBy(0);
@@ -261,9 +270,9 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     const name = fresh();
     const streams = streamsClient();
     let failing = true;
-    const faults = failStreamRequests(streams, (operation) => (failing && operation === 'ListStreams' ? networkError() : undefined));
+    const faults = failRequests(streams, (operation) => (failing && operation === 'DescribeStream' ? networkError() : undefined));
     const stop = new AbortController();
-    const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, streams });
+    const observer = watch({ leases: observerOn(withStream), name, pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf(streams) });
     await until(() => observer.seen.length === 1, 'the first look, while the stream cannot be found');
     expect(faults.fired()).toBeGreaterThan(0);
     failing = false;
@@ -282,7 +291,7 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     await createLeaseTable(admin, tableName, { stream: true });
     const name = fresh();
     const stop = new AbortController();
-    const observer = watch({ leases: observerOn(tableName), name, pollMs: TEN_MINUTES, signal: stop.signal, streams: streamsClient() });
+    const observer = watch({ leases: observerOn(tableName), name, pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf() });
     await until(() => observer.seen.length === 1, 'the first look');
     const holders = holdersOn(tableName, clientFor(backend), name);
     await holders.acquireBy(0);
@@ -304,7 +313,7 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     await admin.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } }));
     const name = fresh();
     const stop = new AbortController();
-    const observer = watch({ leases: observerOn(tableName), name, pollMs: TEN_MINUTES, signal: stop.signal, streams: streamsClient() });
+    const observer = watch({ leases: observerOn(tableName), name, pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf() });
     await until(() => observer.seen.length === 1, 'the first look');
     const holders = holdersOn(tableName, clientFor(backend), name);
     for (const change of [() => holders.acquireBy(0), () => holders.release(), () => holders.acquireBy(1), () => holders.takeOverBy(2)]) {
@@ -316,18 +325,26 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     expect(observer.leaders()).toEqual([undefined, ...holders.expected]);
   });
 
-  it('ends with the error when the stream may not be read (access denied)', async () => {
+  it('ends with the error when the stream may not be found (access denied)', async () => {
+    const client = clientFor(backend);
+    failRequests(client, (operation) => (operation === 'DescribeTable' ? streamsError('AccessDeniedException')() : undefined));
+    const observer = watch({ leases: observerOn(withoutStream), name: fresh(), pollMs: TEN_MINUTES, stream: streamOf(streamsClient(), client) });
+    await until(observer.ended, 'the end of the observation');
+    expect(observer.failure()).toMatchObject({ name: 'LeaseStoreError', retryable: false, cause: { name: 'AccessDeniedException' } });
+  });
+
+  it.skipIf(noStreams)('ends with the error when the stream may not be read (access denied) (needs streams)', async () => {
     const streams = streamsClient();
-    failStreamRequests(streams, () => streamsError('AccessDeniedException')());
-    const observer = watch({ leases: observerOn(withoutStream), name: fresh(), pollMs: TEN_MINUTES, streams });
+    failRequests(streams, (operation) => (operation === 'GetRecords' ? streamsError('AccessDeniedException')() : undefined));
+    const observer = watch({ leases: observerOn(withStream), name: fresh(), pollMs: TEN_MINUTES, stream: streamOf(streams) });
     await until(observer.ended, 'the end of the observation');
     expect(observer.failure()).toMatchObject({ name: 'LeaseStoreError', retryable: false, cause: { name: 'AccessDeniedException' } });
   });
 
   it.each([
-    ['a streams client, on a table without a stream', true],
-    ['no streams client', false],
-  ])('with %s, looks only when the lease can first expire (ManualClock)', async (_what, withStreams) => {
+    ['a stream option, on a table without a stream', true],
+    ['no stream option', false],
+  ])('with %s, looks only when the lease can first expire (ManualClock)', async (_what, following) => {
     const clock = new ManualClock();
     const name = fresh();
     const observerClient = clientFor(backend);
@@ -336,7 +353,7 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
     const holder = new LeaseClient({ tableName: withoutStream, client: clientFor(backend), holderId: 'h0', clock, skewMs: SKEW_MS });
     const lease = (await holder.tryAcquire(name, { leaseMs: 10_000 }))!;
     const stop = new AbortController();
-    const changes = observeLeader({ leases, name, pollMs: TEN_MINUTES, signal: stop.signal, ...(withStreams && { streams: streamsClient() }) });
+    const changes = observeLeader({ leases, name, pollMs: TEN_MINUTES, signal: stop.signal, ...(following && { stream: streamOf() }) });
     expect((await changes.next()).value).toEqual({ holderId: 'h0', fencingToken: lease.fencingToken, isSelf: false });
     const next = changes.next();
     await clock.advance(9_000);
@@ -350,14 +367,14 @@ describe.each(backends())('observeLeader with a stream on $name', (backend) => {
 
   it('ends cleanly when the signal aborts or the loop is left, and stops reading the stream', async () => {
     const streams = streamsClient();
-    const requests = failStreamRequests(streams, () => undefined);
+    const requests = failRequests(streams, () => undefined);
     const stop = new AbortController();
-    const aborted = watch({ leases: observerOn(noStreams ? withoutStream : withStream), name: fresh(), pollMs: TEN_MINUTES, signal: stop.signal, streams });
+    const aborted = watch({ leases: observerOn(noStreams ? withoutStream : withStream), name: fresh(), pollMs: TEN_MINUTES, signal: stop.signal, stream: streamOf(streams) });
     await until(() => aborted.seen.length === 1, 'the first look');
     stop.abort();
     await aborted.done;
     expect(aborted.failure()).toBeUndefined();
-    for await (const leader of observeLeader({ leases: observerOn(noStreams ? withoutStream : withStream), name: fresh(), pollMs: TEN_MINUTES, streams })) {
+    for await (const leader of observeLeader({ leases: observerOn(noStreams ? withoutStream : withStream), name: fresh(), pollMs: TEN_MINUTES, stream: streamOf(streams) })) {
       expect(leader).toBeUndefined();
       break;
     }

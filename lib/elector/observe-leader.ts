@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../core/clock.js';
 import { backoffMs } from '../core/backoff.js';
 import { checkLeases, ELECTION_LEASES, type ElectionLeases, type PeekResult } from '../core/contracts.js';
@@ -24,7 +25,7 @@ export interface ObserveLeaderOptions {
    * `peek` (and, to follow a stream, `tableName`).
    */
   readonly leases: Pick<ElectionLeases, 'holderId' | 'clock' | 'peek'> & {
-    /** The lease table, whose stream `streams` follows (a `LeaseClient`'s own). */
+    /** The lease table, whose stream `stream` follows (a `LeaseClient`'s own). */
     readonly tableName?: string;
   };
   /** The lease name the leader holds. */
@@ -37,13 +38,23 @@ export interface ObserveLeaderOptions {
    */
   readonly pollMs?: number;
   /**
-   * A `DynamoDBStreamsClient` from `@aws-sdk/client-dynamodb-streams` (an optional peer of
-   * leasehold), to follow the lease table's stream with: each change is then seen within about a
-   * second of its write, and a look is made only when the lease can first expire, `pollMs` after
-   * the last news, and when the place in the stream was lost. Without a stream on the table (or
-   * while reading it fails) the observation goes on by looking alone.
+   * Follow the lease table's stream: each change is then seen within about a second of its
+   * write, and a look is made only when the lease can first expire, `pollMs` after the last news,
+   * and when the place in the stream was lost. Without a stream on the table (or while reading it
+   * fails) the observation goes on by looking alone.
    */
-  readonly streams?: StreamsClientLike;
+  readonly stream?: ObserveStreamOptions;
+}
+
+/** How {@link observeLeader} reaches the lease table's stream. */
+export interface ObserveStreamOptions {
+  /** Finds the table's current stream (`DescribeTable`): the lease client's own `DynamoDBClient` will do. */
+  readonly client: DynamoDBClient;
+  /**
+   * Reads the stream: a `DynamoDBStreamsClient` from `@aws-sdk/client-dynamodb-streams` (an
+   * optional peer of leasehold, loaded only then), for the same Region and credentials.
+   */
+  readonly streams: StreamsClientLike;
 }
 
 /**
@@ -64,21 +75,22 @@ export interface ObserveLeaderOptions {
  */
 export async function* observeLeader(options: ObserveLeaderOptions): AsyncGenerator<LeaderInfo | undefined> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-  rejectUnknownKeys('options', options, ['leases', 'name', 'signal', 'pollMs', 'streams']);
-  const { leases, name, signal, streams } = options;
+  rejectUnknownKeys('options', options, ['leases', 'name', 'signal', 'pollMs', 'stream']);
+  const { leases, name, signal, stream } = options;
   checkLeases(leases, 'ElectionLeases (holderId, clock and peek)', OBSERVED_LEASES);
   checkLeaseName(name);
   const pollMs = options.pollMs ?? 1_000;
   checkDurationMs('pollMs', pollMs, { exclusiveMin: true });
-  if (streams !== undefined) checkStreams(streams, leases.tableName);
+  if (stream !== undefined) checkStream(stream, leases.tableName);
   const clock = leases.clock;
   const inbox = new Inbox();
   const stop = new AbortController();
   const stopWithCaller = () => stop.abort(signal?.reason);
   signal?.addEventListener('abort', stopWithCaller, { once: true });
   try {
-    if (streams !== undefined) {
-      followLeaseStream({ client: streams, tableName: leases.tableName!, name, clock, signal: stop.signal, listener: inbox }).catch((error: unknown) =>
+    if (stream !== undefined) {
+      const { client, streams } = stream;
+      followLeaseStream({ client, streams, tableName: leases.tableName!, name, clock, signal: stop.signal, listener: inbox }).catch((error: unknown) =>
         inbox.failed(error instanceof Error ? error : new Error(String(error))),
       );
       // The first look waits until the stream is read from its newest record, or found unreadable
@@ -93,7 +105,7 @@ export async function* observeLeader(options: ObserveLeaderOptions): AsyncGenera
       if (view.lookDue()) {
         let look: PeekResult;
         try {
-          look = await leases.peek(name, { ...(streams !== undefined && { consistent: true }), ...(signal && { signal }) });
+          look = await leases.peek(name, { ...(stream !== undefined && { consistent: true }), ...(signal && { signal }) });
           failures = 0;
         } catch (error) {
           if (signal?.aborted) return;
@@ -111,13 +123,20 @@ export async function* observeLeader(options: ObserveLeaderOptions): AsyncGenera
   }
 }
 
-function checkStreams(streams: StreamsClientLike, tableName: string | undefined): void {
-  const serviceId = (streams as { config?: { serviceId?: unknown } } | null)?.config?.serviceId;
-  if (typeof streams?.send !== 'function' || (typeof serviceId === 'string' && serviceId !== 'DynamoDB Streams')) {
-    throw new InvalidArgumentError('streams', 'must be a DynamoDBStreamsClient from @aws-sdk/client-dynamodb-streams');
-  }
+function checkStream(stream: ObserveStreamOptions, tableName: string | undefined): void {
+  if (stream === null || typeof stream !== 'object') throw new InvalidArgumentError('stream', 'must be an object');
+  rejectUnknownKeys('stream', stream, ['client', 'streams']);
+  checkClient('stream.client', stream.client, 'DynamoDB', 'a DynamoDBClient from @aws-sdk/client-dynamodb');
+  checkClient('stream.streams', stream.streams, 'DynamoDB Streams', 'a DynamoDBStreamsClient from @aws-sdk/client-dynamodb-streams');
   if (typeof tableName !== 'string') throw new InvalidArgumentError('leases', 'must name its table (tableName), as a LeaseClient does, to follow its stream');
   checkTableName(tableName);
+}
+
+/** An SDK client by shape; one that names another service is refused, as the two clients are easily swapped. */
+function checkClient(argument: string, client: unknown, serviceId: string, what: string): void {
+  const found = client as { send?: unknown; config?: { serviceId?: unknown } } | null | undefined;
+  const named = found?.config?.serviceId;
+  if (typeof found?.send !== 'function' || (typeof named === 'string' && named !== serviceId)) throw new InvalidArgumentError(argument, `must be ${what}`);
 }
 
 /**

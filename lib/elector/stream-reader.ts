@@ -5,14 +5,8 @@
  *
  * @module
  */
-import type {
-  _Record as StreamRecord,
-  DescribeStreamOutput,
-  GetRecordsOutput,
-  GetShardIteratorOutput,
-  ListStreamsOutput,
-  Shard,
-} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeTableCommand, type DescribeTableCommandOutput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { _Record as StreamRecord, DescribeStreamOutput, GetRecordsOutput, GetShardIteratorOutput, Shard } from '@aws-sdk/client-dynamodb-streams';
 import { sleep, type Clock } from '../core/clock.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, withDeadline } from '../core/deadline.js';
 import { LeaseholdError, LeaseStoreError } from '../core/errors.js';
@@ -50,10 +44,14 @@ export interface StreamListener {
 
 /** What {@link followLeaseStream} needs. */
 export interface FollowOptions {
-  readonly client: StreamsClientLike;
+  /** Finds the table's current stream (`DescribeTable`). */
+  readonly client: DynamoDBClient;
+  /** Reads it. */
+  readonly streams: StreamsClientLike;
   readonly tableName: string;
   /** The lease name whose writes are reported. */
   readonly name: string;
+  /** Paces the reads and bounds each request, as it does the observer's looks. */
   readonly clock: Clock;
   /** Ends the following. */
   readonly signal: AbortSignal;
@@ -66,10 +64,10 @@ type StreamsSdk = typeof import('@aws-sdk/client-dynamodb-streams');
  * Between two reads of shards that had nothing new: how late a write can be seen. Every reader
  * of a shard shares DynamoDB's five reads a second per shard: two observers of one table fit.
  */
-export const STREAM_IDLE_MS = 500;
+const STREAM_IDLE_MS = 500;
 /**
- * Looking again for a stream the table lacks (or on a server without streams), or after losing
- * the place in it more than once in a row: from this, doubling...
+ * Looking again for a stream the table lacks (a server without streams, such as dynalite, shows
+ * none), or after losing the place in it more than once in a row: from this, doubling...
  */
 const RECHECK_FIRST_MS = 1_000;
 /** ...up to this. */
@@ -85,14 +83,12 @@ const RECORDS_PER_READ = 1_000;
 const POSITION_LOST = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException', 'ResourceNotFoundException']);
 const THROTTLED = new Set(['LimitExceededException', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
 
-type Verdict = 'retry' | 'reposition' | 'no-streams' | 'fatal';
+type Verdict = 'retry' | 'reposition' | 'fatal';
 
 function verdictOn(error: unknown): Verdict {
   const name = (error as { name?: string } | undefined)?.name ?? '';
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   if (POSITION_LOST.has(name)) return 'reposition';
-  // A server without the Streams API (dynalite): the same as a table without a stream.
-  if (name === 'UnknownOperationException') return 'no-streams';
   if (error instanceof TypeError || error instanceof ReferenceError) return 'fatal';
   // No status: the connection failed or the request's deadline passed.
   if (THROTTLED.has(name) || status === undefined || status >= 500) return 'retry';
@@ -165,20 +161,17 @@ class StreamReader {
     private readonly sdk: StreamsSdk,
   ) {}
 
-  /** The table's newest stream, if it is enabled. */
+  /**
+   * The table's stream, if one is on. Found with `DescribeTable` rather than `ListStreams`, which
+   * IAM cannot scope to a table (the `LeaseTable` construct's `grantObserve` grants the former).
+   */
   async latestStream(): Promise<StreamState | undefined> {
-    const listed: { arn: string; label: string }[] = [];
-    let start: string | undefined;
-    do {
-      const page: ListStreamsOutput = await this.send(() => new this.sdk.ListStreamsCommand({ TableName: this.options.tableName, ExclusiveStartStreamArn: start }));
-      for (const s of page.Streams ?? []) if (s.StreamArn) listed.push({ arn: s.StreamArn, label: s.StreamLabel ?? '' });
-      start = page.LastEvaluatedStreamArn;
-    } while (start);
-    // Labels are creation times in ISO 8601, so they sort as strings.
-    const newest = listed.sort((a, b) => b.label.localeCompare(a.label))[0];
-    if (!newest) return undefined;
-    const { status, shards } = await this.describe(newest.arn);
-    return status === 'ENABLED' ? { arn: newest.arn, shards } : undefined;
+    const { client, tableName } = this.options;
+    const { Table }: DescribeTableCommandOutput = await this.send(client, () => new DescribeTableCommand({ TableName: tableName }));
+    const arn = Table?.StreamSpecification?.StreamEnabled ? Table.LatestStreamArn : undefined;
+    if (!arn) return undefined;
+    const { status, shards } = await this.describe(arn);
+    return status === 'ENABLED' ? { arn, shards } : undefined;
   }
 
   /**
@@ -238,9 +231,7 @@ class StreamReader {
     let status: string | undefined;
     let start: string | undefined;
     do {
-      const { StreamDescription: page }: DescribeStreamOutput = await this.send(
-        () => new this.sdk.DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }),
-      );
+      const { StreamDescription: page }: DescribeStreamOutput = await this.send(this.options.streams, () => new this.sdk.DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }));
       status = page?.StreamStatus;
       shards.push(...(page?.Shards ?? []).filter((shard) => shard.ShardId));
       start = page?.LastEvaluatedShardId;
@@ -249,23 +240,21 @@ class StreamReader {
   }
 
   private async iterator(arn: string, shardId: string, type: 'LATEST' | 'TRIM_HORIZON'): Promise<string> {
-    const { ShardIterator }: GetShardIteratorOutput = await this.send(
-      () => new this.sdk.GetShardIteratorCommand({ StreamArn: arn, ShardId: shardId, ShardIteratorType: type }),
-    );
+    const { ShardIterator }: GetShardIteratorOutput = await this.send(this.options.streams, () => new this.sdk.GetShardIteratorCommand({ StreamArn: arn, ShardId: shardId, ShardIteratorType: type }));
     if (!ShardIterator) throw Object.assign(new Error(`no iterator for shard ${shardId}`), { name: 'ResourceNotFoundException' });
     return ShardIterator;
   }
 
   private records(iterator: string): Promise<GetRecordsOutput> {
-    return this.send(() => new this.sdk.GetRecordsCommand({ ShardIterator: iterator, Limit: RECORDS_PER_READ }));
+    return this.send(this.options.streams, () => new this.sdk.GetRecordsCommand({ ShardIterator: iterator, Limit: RECORDS_PER_READ }));
   }
 
   /**
    * One request under a deadline, sent again with growing pauses while it is throttled or
    * unanswered (an iterator stays valid for 15 minutes, so the place in the stream survives).
    */
-  private async send<T>(command: () => object): Promise<T> {
-    const { client, clock, signal, listener } = this.options;
+  private async send<T>(client: Pick<StreamsClientLike, 'send'>, command: () => object): Promise<T> {
+    const { clock, signal, listener } = this.options;
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
