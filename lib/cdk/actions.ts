@@ -56,10 +56,11 @@ export const REAPER_TABLE_ACTIONS: readonly string[] = ['dynamodb:UpdateItem'];
 export const REAPER_BUS_ACTIONS: readonly string[] = ['events:PutEvents'];
 
 /**
- * The `LeaseEvents` function reads the table's stream through its event source mapping: the
- * observer's stream actions, plus `ListStreams`, which Lambda requires of the role it polls with.
+ * The `LeaseEvents` function's event source mapping reads the table's stream with its role: the
+ * observer's stream actions, on that stream. Not `ListStreams`: IAM cannot scope it to a table
+ * (a grant on the stream's ARN allows nothing), and the mapping is given the stream's ARN.
  */
-export const EVENTS_STREAM_ACTIONS: readonly string[] = [...OBSERVE_STREAM_ACTIONS, 'dynamodb:ListStreams'];
+export const EVENTS_STREAM_ACTIONS: readonly string[] = OBSERVE_STREAM_ACTIONS;
 
 /** The `LeaseEvents` function publishes one event per change of leadership. */
 export const EVENTS_BUS_ACTIONS: readonly string[] = ['events:PutEvents'];

@@ -52,7 +52,8 @@ const PROPS = ['table', 'reaper', 'leasesReapedThreshold', 'leaderlessThreshold'
  * A lease table, its reaper and four alarms: the reaper failing, leases being reaped (a leader
  * died), names left leaderless too long, and `Lease Expired` events the reaper could not publish.
  * With `events`, a {@link LeaseEvents} function publishes every change of leadership instead, the
- * fourth alarm watches its events, and a fifth the batches it gave up on.
+ * fourth alarm watches its events, a fifth how far behind the stream it is, and a sixth the
+ * batches Lambda gave up on.
  *
  * @example
  * const election = new LeaderElection(this, 'Election');
@@ -79,6 +80,8 @@ export class LeaderElection extends Construct {
   readonly eventsFailedAlarm: cloudwatch.Alarm;
   /** The stream publisher, with `events`. */
   readonly events: LeaseEvents | undefined;
+  /** With `events`: in alarm when the publisher is 5 minutes or more behind the stream (a failing event holds up the rest). */
+  readonly eventsDelayedAlarm: cloudwatch.Alarm | undefined;
   /** With `events`: in alarm when Lambda gave up on a batch of the stream, whose changes were never announced. */
   readonly eventsAbandonedAlarm: cloudwatch.Alarm | undefined;
 
@@ -130,6 +133,15 @@ export class LeaderElection extends Construct {
       // Both publishers write the metric only when an event failed.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.eventsDelayedAlarm = this.events?.metricIteratorAge().createAlarm(this, 'EventsDelayed', {
+      alarmDescription:
+        'The leasehold lease events function is 5 minutes or more behind the lease table stream: changes of leadership are announced late.',
+      threshold: Duration.minutes(5).toMilliseconds(),
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No data while no lease is written.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     this.eventsAbandonedAlarm = this.events?.metricBatchesAbandoned().createAlarm(this, 'EventsAbandoned', {
       alarmDescription: 'Lambda gave up on a batch of the lease table stream: its changes of leadership were never announced.',
       threshold: 1,
@@ -137,7 +149,14 @@ export class LeaderElection extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const alarms = [this.reaperErrorsAlarm, this.leasesReapedAlarm, this.leaderlessAlarm, this.eventsFailedAlarm, this.eventsAbandonedAlarm];
+    const alarms = [
+      this.reaperErrorsAlarm,
+      this.leasesReapedAlarm,
+      this.leaderlessAlarm,
+      this.eventsFailedAlarm,
+      this.eventsDelayedAlarm,
+      this.eventsAbandonedAlarm,
+    ];
     for (const alarm of alarms) alarm?.addAlarmAction(...(props.alarmActions ?? []));
   }
 

@@ -37,7 +37,8 @@ export interface LeaseEventsOptions {
   /**
    * How many times Lambda resends a batch from the first event that could not be published
    * before it gives up on the batch, sends its description to the dead-letter queue and goes on.
-   * @default 10
+   * Until then later changes wait behind it, in order.
+   * @default - no limit: until the record leaves the stream, 24 hours after the write
    */
   readonly retryAttempts?: number;
   /** The function's timeout; at least 10 seconds, since it stops sending 8 seconds before it. @default Duration.seconds(30) */
@@ -157,7 +158,7 @@ export class LeaseEvents extends Construct {
       reportBatchItemFailures: true,
       // With partial batch failures, Lambda splits the batch at the failed record and resends that half.
       bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
+      retryAttempts: props.retryAttempts,
       onFailure: new SqsDlq(this.deadLetterQueue),
     });
   }
@@ -165,7 +166,7 @@ export class LeaseEvents extends Construct {
   /**
    * The function's role: read the table's stream, publish to the bus, write its own log group
    * (the mapping adds sending to the dead-letter queue). Not the basic-execution managed policy,
-   * which may write to any log group, nor `grantStreamRead`, which lists every stream.
+   * which may write to any log group, nor `grantStreamRead`, which may list every stream.
    */
   private publisherRole(table: dynamodb.ITable, streamArn: string): iam.Role {
     const role = new iam.Role(this, 'Role', {
@@ -190,15 +191,16 @@ export class LeaseEvents extends Construct {
 
   /**
    * Events an invocation could not publish after resending them: Lambda resends its batch from
-   * that event, up to `retryAttempts` times. Sum over 1 minute; no data when none failed.
+   * that event. Sum over 1 minute; no data when none failed.
    */
   metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.eventsMetric(LeaseEventsMetric.failed, cloudwatch.Stats.SUM, props);
   }
 
   /**
-   * Batches Lambda gave up on after its retries: the changes in them were never announced.
-   * The dead-letter queue's `NumberOfMessagesSent`, Sum over 1 minute.
+   * Batches Lambda gave up on (after `retryAttempts`, or once their records left the stream): the
+   * changes in them were never announced. The dead-letter queue's `NumberOfMessagesSent`, Sum
+   * over 1 minute.
    */
   metricBatchesAbandoned(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.deadLetterQueue.metricNumberOfMessagesSent({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1), ...props });
@@ -206,7 +208,8 @@ export class LeaseEvents extends Construct {
 
   /**
    * How far behind the stream the function is: the age of the last record of each batch when it
-   * was handed over, in ms. Lambda `IteratorAge`, Maximum over 1 minute.
+   * was handed over, in ms. Grows while a failing event holds up the rest. Lambda `IteratorAge`,
+   * Maximum over 1 minute.
    */
   metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.function.metric('IteratorAge', { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { App, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -75,7 +77,9 @@ describe('LeaseEvents', () => {
       ParallelizationFactor: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
+      // No limit: a failing event holds up the rest, in order, until its record leaves the stream.
+      MaximumRetryAttempts: Match.absent(),
+      MaximumRecordAgeInSeconds: Match.absent(),
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDeadLetterQueue'), 'Arn'] } } },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
@@ -96,7 +100,7 @@ describe('LeaseEvents', () => {
           },
           {
             Effect: 'Allow',
-            Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+            Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
             Resource: streamArn,
           },
           { Effect: 'Allow', Action: 'events:PutEvents', Resource: defaultBusArn },
@@ -254,9 +258,9 @@ describe('LeaderElection with events', () => {
     });
   });
 
-  it('alarms on events the publisher could not publish and on batches Lambda gave up on, with the alarm actions', () => {
+  it('alarms on events the publisher could not publish, on a publisher behind the stream, and on batches Lambda gave up on', () => {
     const { election, template } = withEvents();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'Leasehold',
       MetricName: 'LeaseEventsFailed',
@@ -276,8 +280,26 @@ describe('LeaderElection with events', () => {
       Threshold: 1,
       TreatMissingData: 'notBreaching',
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^ElectionEventsFunction') } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 300_000,
+      TreatMissingData: 'notBreaching',
+    });
     expect(election.metricEventsFailed().metricName).toBe('LeaseEventsFailed');
     expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ReapEventsFailed' } })).toEqual({});
+  });
+
+  it('gives every alarm, the publisher’s too, the alarm actions', () => {
+    const stack = testStack();
+    const topic = new sns.Topic(stack, 'Pager');
+    new LeaderElection(stack, 'Election', { events: true, alarmActions: [new actions.SnsAction(topic)] });
+    const alarms = Object.values(templateOf(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(6);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ Properties: { AlarmActions: [{ Ref: expect.stringMatching(/^Pager/) }] } });
   });
 
   it('passes the publisher options through', () => {
