@@ -161,7 +161,7 @@ describe('observeLeader options for a stream', () => {
 });
 
 describe.each(backends())('observeLeader with a stream on $name', (backend) => {
-  const noStreams = backend.name === 'dynalite';
+  const noStreams = !backend.features.streams;
   const admin = clientFor(backend);
   const withStream = uniqueTableName('observe-stream');
   const withoutStream = uniqueTableName('observe-plain');

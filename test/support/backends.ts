@@ -12,6 +12,8 @@ export interface BackendFeatures {
   readonly transactions: boolean;
   /** The failed item in a `ConditionalCheckFailedException`. dynalite silently ignores the flag. */
   readonly returnValuesOnConditionCheckFailure: boolean;
+  /** DynamoDB Streams (a table's stream, read with the streams API). dynalite has none. */
+  readonly streams: boolean;
 }
 
 export interface Backend {
@@ -21,9 +23,9 @@ export interface Backend {
 }
 
 export const FEATURES: Record<Backend['name'], BackendFeatures> = {
-  'dynamodb-local': { transactions: true, returnValuesOnConditionCheckFailure: true },
-  dynalite: { transactions: false, returnValuesOnConditionCheckFailure: false },
-  endpoint: { transactions: true, returnValuesOnConditionCheckFailure: true },
+  'dynamodb-local': { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true },
+  dynalite: { transactions: false, returnValuesOnConditionCheckFailure: false, streams: false },
+  endpoint: { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true },
 };
 
 /** The backends the global setup started (or the real endpoint it was given). */
