@@ -134,6 +134,8 @@ describe('leasehold CLI', () => {
     await holder.sees('revoked-hold: lost');
     const [code] = await once(holder.child, 'exit');
     expect(code).toBe(1);
+    // It released nothing: the lease it lost was no longer its own to release.
+    expect(holder.output()).not.toContain('revoked-hold: released');
   });
 
   it('watches a lease change hands', async () => {

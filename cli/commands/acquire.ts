@@ -56,7 +56,11 @@ interface HoldOptions {
   readonly interrupted: Promise<void>;
 }
 
-/** Renews the lease as the elector's leader does until it is lost or the user stops, then releases it. */
+/**
+ * Renews the lease as the elector's leader does until it is lost or the user stops, then releases
+ * it. A lost lease is not released: it is no longer this holder's, and saying "released" would
+ * tell the operator the name is free when someone else may hold it.
+ */
 async function hold(lease: Lease, { connection, leases, leaseMs, interrupted }: HoldOptions): Promise<void> {
   const renewing = renewWhileHeld(lease, { clock: leases.clock, leaseMs, renewEveryMs: leaseMs / 3 });
   await Promise.race([renewing, interrupted]);
@@ -64,6 +68,8 @@ async function hold(lease: Lease, { connection, leases, leaseMs, interrupted }: 
   if (loss && loss.reason !== 'released') {
     connection.print(`${lease.name}: lost: ${loss.message}`, { lost: true, reason: loss.reason });
     process.exitCode = ExitCode.outcome;
+    await renewing;
+    return;
   }
   await lease.release();
   await renewing;
