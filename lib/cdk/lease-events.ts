@@ -19,7 +19,7 @@ import { LeaseEventsEnvironment, STOP_BEFORE_DEADLINE_MS } from '../serverless/l
 import { LeaseEventsMetric } from '../serverless/lease-events-metrics.js';
 import { REAPER_METRICS_NAMESPACE } from '../serverless/reaper-metrics.js';
 import { EVENTS_BUS_ACTIONS, EVENTS_STREAM_ACTIONS } from './actions.js';
-import { bundledHandler } from './bundled-handler.js';
+import { bundledFunctionBasics, deadLetterQueueOf } from './bundled-handler.js';
 import { checkWholeNumber, ensure, rejectUnknownProps } from './validate.js';
 
 /** Options of {@link LeaseEvents} that {@link LeaderElection} passes through. */
@@ -122,10 +122,7 @@ export class LeaseEvents extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
 
     this.function = new lambda.Function(this, 'Function', {
-      code: lambda.Code.fromAsset(bundledHandler('lease-events', 'lease events function')),
-      handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...bundledFunctionBasics('lease-events', 'lease events function'),
       memorySize: props.memorySize ?? 256,
       timeout,
       role: this.publisherRole(table, streamArn),
@@ -139,13 +136,7 @@ export class LeaseEvents extends Construct {
       },
     });
 
-    this.deadLetterQueue =
-      props.deadLetterQueue ??
-      new sqs.Queue(this, 'DeadLetterQueue', {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
+    this.deadLetterQueue = deadLetterQueueOf(this, props.deadLetterQueue);
     this.eventSourceMapping = new lambda.EventSourceMapping(this, 'StreamMapping', {
       target: this.function,
       eventSourceArn: streamArn,

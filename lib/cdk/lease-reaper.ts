@@ -18,7 +18,7 @@ import { DEFAULT_SKEW_MS } from '../core/defaults.js';
 import { ReaperEnvironment } from '../serverless/reaper-config.js';
 import { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../serverless/reaper-metrics.js';
 import { REAPER_BUS_ACTIONS, REAPER_INDEX_ACTIONS, REAPER_TABLE_ACTIONS } from './actions.js';
-import { bundledHandler } from './bundled-handler.js';
+import { bundledFunctionBasics, deadLetterQueueOf } from './bundled-handler.js';
 import { reaperIndexArn } from './lease-table.js';
 import { checkWholeNumber, rejectUnknownProps } from './validate.js';
 
@@ -118,10 +118,7 @@ export class LeaseReaper extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
 
     this.function = new lambda.Function(this, 'Function', {
-      code: lambda.Code.fromAsset(bundledHandler('reaper', 'reaper')),
-      handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...bundledFunctionBasics('reaper', 'reaper'),
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
       role: this.reaperRole(table, props.publishEvents ?? true),
@@ -141,13 +138,7 @@ export class LeaseReaper extends Construct {
       },
     });
 
-    this.deadLetterQueue =
-      props.deadLetterQueue ??
-      new sqs.Queue(this, 'DeadLetterQueue', {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
+    this.deadLetterQueue = deadLetterQueueOf(this, props.deadLetterQueue);
     this.rule = new events.Rule(this, 'Schedule', {
       schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
       description: 'Runs the leasehold reaper',
