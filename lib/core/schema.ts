@@ -39,6 +39,18 @@ export const LeaseAttribute = {
    * write leaves it as it is.
    */
   doneRuns: 'doneRuns',
+  /**
+   * On a lease owned by a session (see `Session`): the session's lease name. Such a lease has no
+   * expiry of its own: it is held exactly as long as that session, in that generation, is.
+   */
+  ownerSession: 'ownerSession',
+  /** On a lease owned by a session: the fencing token of the session lease that took it (its generation). */
+  sessionGeneration: 'sessionGeneration',
+  /**
+   * On a session's own lease item, only while it is held: its group, the partition key of the
+   * sparse session index, through which the members of a group find each other.
+   */
+  sessionGroup: 'sessionGroup',
 } as const;
 
 /**
@@ -75,6 +87,29 @@ export const ReaperIndex = {
     LeaseAttribute.fencingToken,
     LeaseAttribute.revision,
     LeaseAttribute.leaseMs,
+  ] as readonly string[],
+} as const;
+
+/**
+ * The sparse index through which a group's sessions find each other: one Query lists every held
+ * session of a group, with what each published (its owned leases, its weight, its handoff wants).
+ */
+export const SessionIndex = {
+  /** Index name. */
+  name: 'leasehold-sessions',
+  /** The session's group: present only while the session is held, which keeps the index sparse. */
+  partitionKey: LeaseAttribute.sessionGroup,
+  /** The session's lease name, so a group's sessions come back in one stable order. */
+  sortKey: LeaseAttribute.name,
+  /** What a member needs to judge another: liveness by the contender rule, and what it published. */
+  projectedAttributes: [
+    LeaseAttribute.holderId,
+    LeaseAttribute.fencingToken,
+    LeaseAttribute.revision,
+    LeaseAttribute.leaseMs,
+    LeaseAttribute.expiresAt,
+    LeaseAttribute.state,
+    LeaseAttribute.data,
   ] as readonly string[],
 } as const;
 
