@@ -9,11 +9,12 @@ import {
   DescribeTableCommand,
   waitUntilTableExists,
   type DynamoDBClient,
+  type GlobalSecondaryIndexDescription,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError, TableSchemaMismatchError } from './errors.js';
 import { translateError } from './store-errors.js';
-import { LeaseAttribute, ReaperIndex } from './schema.js';
+import { LeaseAttribute, ReaperIndex, SessionIndex } from './schema.js';
 import { checkDurationMs, checkTableName, rejectUnknownKeys } from './validate.js';
 
 /** Options of {@link createLeaseTable}. */
@@ -25,22 +26,37 @@ export interface CreateLeaseTableOptions {
    * `observeLeader` follows it to learn of each change of leader within about a second. @default false
    */
   readonly stream?: boolean;
+  /**
+   * Also require the session index of an existing table of that name (see
+   * {@link VerifyLeaseTableOptions.sessions}). A new table always gets it; an existing one is not
+   * changed, so a table made before the index existed is refused rather than silently left without it.
+   * @default false
+   */
+  readonly sessions?: boolean;
 }
 
 /** Options of {@link verifyLeaseTable}. */
 export interface VerifyLeaseTableOptions {
   /** Also require a stream that shows each write's new image (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`). @default false */
   readonly stream?: boolean;
+  /**
+   * Also require the sparse session index, keyed by (`sessionGroup`, `name`) and projecting what a
+   * group's members read of each other, which sessions and lease groups query. Plain leases do not
+   * use it, so without this a table made before the index existed still verifies.
+   * @default false
+   */
+  readonly sessions?: boolean;
 }
 
 /** The SDK waiter's own first delay between checks of the table, in seconds. */
 const WAITER_MIN_DELAY_S = 20;
 
 /**
- * Creates an on-demand lease table with its sparse reaper index (and, with `stream: true`, its
- * stream) and waits until it is active. Succeeds without change if a lease table of that name
- * already exists; throws {@link TableSchemaMismatchError} if a table of that name has another key,
- * or no stream when `stream: true` asked for one (an existing table is not changed, and a server
+ * Creates an on-demand lease table with its two sparse indexes, the reaper index and the session
+ * index (and, with `stream: true`, its stream), and waits until it is active. Succeeds without
+ * change if a lease table of that name already exists; throws {@link TableSchemaMismatchError} if
+ * a table of that name has another key, or no stream when `stream: true` asked for one, or no
+ * session index when `sessions: true` asked for it (an existing table is not changed, and a server
  * without streams, such as dynalite, creates none), and {@link InvalidArgumentError} (nothing sent)
  * for a name DynamoDB would refuse or a bad option.
  */
@@ -51,8 +67,9 @@ export async function createLeaseTable(
 ): Promise<void> {
   checkTableName(tableName);
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-  rejectUnknownKeys('options', options, ['waitMs', 'stream']);
-  const stream = checkStreamOption(options.stream);
+  rejectUnknownKeys('options', options, ['waitMs', 'stream', 'sessions']);
+  const stream = checkBooleanOption('stream', options.stream);
+  const sessions = checkBooleanOption('sessions', options.sessions);
   const waitMs = options.waitMs ?? 60_000;
   checkDurationMs('waitMs', waitMs, { exclusiveMin: true });
   if (!Number.isInteger(waitMs)) throw new InvalidArgumentError('waitMs', `must be a whole number of milliseconds, got ${waitMs}`);
@@ -65,6 +82,8 @@ export async function createLeaseTable(
           { AttributeName: LeaseAttribute.name, AttributeType: 'S' },
           { AttributeName: ReaperIndex.partitionKey, AttributeType: 'N' },
           { AttributeName: ReaperIndex.sortKey, AttributeType: 'N' },
+          // The session index's sort key is the table's own key, `name`, already defined above.
+          { AttributeName: SessionIndex.partitionKey, AttributeType: 'S' },
         ],
         KeySchema: [{ AttributeName: LeaseAttribute.name, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -75,6 +94,14 @@ export async function createLeaseTable(
               { AttributeName: ReaperIndex.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ReaperIndex.projectedAttributes] },
+          },
+          {
+            IndexName: SessionIndex.name,
+            KeySchema: [
+              { AttributeName: SessionIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: SessionIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...SessionIndex.projectedAttributes] },
           },
         ],
         ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
@@ -87,32 +114,35 @@ export async function createLeaseTable(
   // wait checks more often instead.
   const maxWaitTime = waitMs / 1_000;
   await waitUntilTableExists({ client, maxWaitTime, minDelay: Math.min(WAITER_MIN_DELAY_S, maxWaitTime / 2) }, { TableName: tableName });
-  await verifyLeaseTable(client, tableName, { stream });
+  await verifyLeaseTable(client, tableName, { stream, sessions });
 }
 
 /**
  * Checks that `tableName` exists and is a lease table: key `name` (string), with the reaper index,
- * and with `stream: true` a stream of new images. Throws {@link TableNotFoundError} or
- * {@link TableSchemaMismatchError} naming what is wrong.
+ * with `stream: true` a stream of new images, and with `sessions: true` the session index. Throws
+ * {@link TableNotFoundError} or {@link TableSchemaMismatchError} naming what is wrong, and
+ * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse or a bad option.
  */
 export async function verifyLeaseTable(client: DynamoDBClient, tableName: string, options: VerifyLeaseTableOptions = {}): Promise<void> {
   checkTableName(tableName);
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
-  rejectUnknownKeys('options', options, ['stream']);
-  const stream = checkStreamOption(options.stream);
+  rejectUnknownKeys('options', options, ['stream', 'sessions']);
+  const stream = checkBooleanOption('stream', options.stream);
+  const sessions = checkBooleanOption('sessions', options.sessions);
   let table: TableDescription | undefined;
   try {
     ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));
   } catch (error) {
     throw translateError(error, tableName, undefined);
   }
-  const problem = schemaProblem(table) ?? (stream ? streamProblem(table) : undefined);
+  const problem =
+    schemaProblem(table) ?? (stream ? streamProblem(table) : undefined) ?? (sessions ? sessionIndexProblem(table) : undefined);
   if (problem) throw new TableSchemaMismatchError(tableName, problem);
 }
 
-function checkStreamOption(stream: unknown): boolean {
-  if (stream !== undefined && typeof stream !== 'boolean') throw new InvalidArgumentError('stream', `must be true or false, got ${String(stream)}`);
-  return stream === true;
+function checkBooleanOption(argument: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError(argument, `must be true or false, got ${String(value)}`);
+  return value === true;
 }
 
 function streamProblem(table: TableDescription | undefined): string | undefined {
@@ -138,4 +168,44 @@ function schemaProblem(table: TableDescription | undefined): string | undefined 
     return `it lacks the reaper index "${ReaperIndex.name}" on (${ReaperIndex.partitionKey}, ${ReaperIndex.sortKey})`;
   }
   return undefined;
+}
+
+/** What is wrong with the session index, if anything: missing, other keys or key types, or too little projected. */
+function sessionIndexProblem(table: TableDescription | undefined): string | undefined {
+  const { name, partitionKey, sortKey } = SessionIndex;
+  const wanted = `(${partitionKey}, ${sortKey})`;
+  const index = table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
+  if (!index) {
+    return (
+      `it lacks the session index "${name}" on ${wanted}, which sessions and lease groups need; ` +
+      'redeploy the LeaseTable construct of this version, or add the index (UpdateTable) as createLeaseTable makes it'
+    );
+  }
+  const keys = index.KeySchema ?? [];
+  const hash = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
+  const range = keys.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+  if (keys.length !== 2 || hash !== partitionKey || range !== sortKey) {
+    const found = keys.map((k) => `${k.AttributeName} (${k.KeyType})`).join(', ') || 'none';
+    return `its session index "${name}" is keyed by ${found}, expected ${wanted}; recreate the index as createLeaseTable makes it`;
+  }
+  const types = new Map((table?.AttributeDefinitions ?? []).map((d) => [d.AttributeName, d.AttributeType]));
+  if (types.get(partitionKey) !== 'S') {
+    return `its session index "${name}" has a partition key "${partitionKey}" that is not a string; recreate the index as createLeaseTable makes it`;
+  }
+  const missing = unprojected(index);
+  if (missing.length > 0) {
+    return (
+      `its session index "${name}" does not project ${missing.join(', ')}, which group members read of each other; ` +
+      'recreate the index as createLeaseTable makes it'
+    );
+  }
+  return undefined;
+}
+
+/** The attributes a group member reads through the session index that `index` does not project. */
+function unprojected(index: GlobalSecondaryIndexDescription): string[] {
+  const projection = index.Projection;
+  if (projection?.ProjectionType === 'ALL') return [];
+  const projected = new Set(projection?.ProjectionType === 'INCLUDE' ? (projection.NonKeyAttributes ?? []) : []);
+  return SessionIndex.projectedAttributes.filter((attribute) => !projected.has(attribute));
 }
