@@ -46,6 +46,23 @@ export const OBSERVE_STREAM_ACTIONS: readonly string[] = [
   'dynamodb:GetShardIterator',
 ];
 
+/**
+ * Item actions a session and its lease groups add to a holder's ({@link ACQUIRE_ITEM_ACTIONS}):
+ * `BatchGetItem`, to read the leases a session owns (or means to take) in strongly consistent
+ * batches of up to 100 rather than one `GetItem` each. It carries each lease's name as partition
+ * key, so `dynamodb:LeadingKeys` scopes it like the holder's actions. Everything else is a holder's
+ * action already: renewing a session is an `UpdateItem`, and taking a lease from a dead session is
+ * a `TransactWriteItems`, which IAM authorizes per item as `ConditionCheckItem` (the session) and
+ * `UpdateItem` (the lease); there is no `dynamodb:TransactWriteItems` action to grant.
+ */
+export const SESSION_ITEM_ACTIONS: readonly string[] = ['dynamodb:BatchGetItem'];
+
+/**
+ * Members of a lease group find each other with one `Query` on the sparse session index, and only
+ * there: granted on the index's ARN, not the table's, so it cannot list the table.
+ */
+export const SESSION_INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
+
 /** The reaper finds held leases through the sparse reaper index, and only there. */
 export const REAPER_INDEX_ACTIONS: readonly string[] = ['dynamodb:Query'];
 

@@ -8,8 +8,15 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { LeaseAttribute, ReaperIndex } from '../core/schema.js';
-import { ACQUIRE_ITEM_ACTIONS, OBSERVE_ACTIONS, OBSERVE_STREAM_ACTIONS, TABLE_METADATA_ACTIONS } from './actions.js';
+import { LeaseAttribute, ReaperIndex, SessionIndex } from '../core/schema.js';
+import {
+  ACQUIRE_ITEM_ACTIONS,
+  OBSERVE_ACTIONS,
+  OBSERVE_STREAM_ACTIONS,
+  SESSION_INDEX_ACTIONS,
+  SESSION_ITEM_ACTIONS,
+  TABLE_METADATA_ACTIONS,
+} from './actions.js';
 import { ensure, rejectUnknownProps } from './validate.js';
 
 /** Props of {@link LeaseTable}. */
@@ -89,9 +96,14 @@ const PROPS = [
 ] as const;
 
 /**
- * The DynamoDB table leases live in: one item per lease name, keyed by the name, with the sparse
- * reaper index. On-demand billing, point-in-time recovery, deletion protection and retention by
- * default. Multi-Region only as a global table with multi-Region strong consistency.
+ * The DynamoDB table leases live in: one item per lease name, keyed by the name, with two sparse
+ * indexes: the reaper index (held leases by expiry) and the session index (a group's held sessions,
+ * through which lease groups find their members). On-demand billing, point-in-time recovery,
+ * deletion protection and retention by default. Multi-Region only as a global table with
+ * multi-Region strong consistency.
+ *
+ * A stack deployed with an earlier version gains the session index in place on its next deploy:
+ * DynamoDB adds it to the live table, which stays available while the index fills.
  */
 export class LeaseTable extends Construct {
   /** The table. For a multi-Region table, the replica in this stack's Region. */
@@ -102,6 +114,8 @@ export class LeaseTable extends Construct {
   readonly tableArn: string;
   /** ARN of the sparse reaper index (`<tableArn>/index/<name>`). */
   readonly reaperIndexArn: string;
+  /** ARN of the sparse session index (`<tableArn>/index/<name>`), which lease groups query. */
+  readonly sessionIndexArn: string;
   /** The stream's ARN, when {@link LeaseTableProps.stream} is set. */
   readonly tableStreamArn: string | undefined;
   /** The customer-managed key, when one was given. */
@@ -115,6 +129,7 @@ export class LeaseTable extends Construct {
     this.tableName = table.tableName;
     this.tableArn = table.tableArn;
     this.reaperIndexArn = reaperIndexArn(table.tableArn);
+    this.sessionIndexArn = sessionIndexArn(table.tableArn);
     this.tableStreamArn = table.tableStreamArn;
     this.encryptionKey = props.encryptionKey;
   }
@@ -125,20 +140,22 @@ export class LeaseTable extends Construct {
    * `names`, the item actions are limited to those lease names.
    */
   grantAcquire(grantee: iam.IGrantable, options: GrantAcquireOptions = {}): iam.Grant {
-    rejectUnknownProps('GrantAcquireOptions', options, ['names']);
-    const names = options.names;
-    if (names !== undefined) checkNamePatterns(names);
-    const items = iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...ACQUIRE_ITEM_ACTIONS],
-      resourceArns: [this.tableArn],
-      // ForAllValues over a key every item action carries: each request's partition key must
-      // match one of the patterns. Without `names`, no condition: the whole table.
-      conditions: names && { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...names] } },
-    });
-    const metadata = iam.Grant.addToPrincipal({ grantee, actions: [...TABLE_METADATA_ACTIONS], resourceArns: [this.tableArn] });
-    const grant = items.combine(metadata);
-    return this.encryptionKey ? grant.combine(this.encryptionKey.grantEncryptDecrypt(grantee)) : grant;
+    return this.grantItems(grantee, ACQUIRE_ITEM_ACTIONS, options);
+  }
+
+  /**
+   * Lets `grantee` keep sessions and be a member of lease groups: what {@link grantAcquire} grants
+   * (a session is itself a lease item; taking a lease from a dead session is a `TransactWriteItems`
+   * that IAM authorizes as `ConditionCheckItem` and `UpdateItem`), plus `BatchGetItem` on the table,
+   * to read many owned leases at once, and `Query` on the session index, through which a group's
+   * members find each other. With `names`, the item actions are limited to those lease names,
+   * which must then cover the sessions' own names as well as the group's leases; the index `Query`
+   * is not limited by name (the index's partition key is the group, not a lease name).
+   */
+  grantSessions(grantee: iam.IGrantable, options: GrantAcquireOptions = {}): iam.Grant {
+    const items = this.grantItems(grantee, [...ACQUIRE_ITEM_ACTIONS, ...SESSION_ITEM_ACTIONS], options);
+    const index = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_INDEX_ACTIONS], resourceArns: [this.sessionIndexArn] });
+    return items.combine(index);
   }
 
   /**
@@ -159,6 +176,24 @@ export class LeaseTable extends Construct {
     return this.encryptionKey ? grant.combine(this.encryptionKey.grantDecrypt(grantee)) : grant;
   }
 
+  /** `actions` on the table's items (limited to `names` when given), `DescribeTable`, and the key's encrypt and decrypt. */
+  private grantItems(grantee: iam.IGrantable, actions: readonly string[], options: GrantAcquireOptions): iam.Grant {
+    rejectUnknownProps('GrantAcquireOptions', options, ['names']);
+    const names = options.names;
+    if (names !== undefined) checkNamePatterns(names);
+    const items = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...actions],
+      resourceArns: [this.tableArn],
+      // ForAllValues over a key every item action carries: each request's partition key must
+      // match one of the patterns. Without `names`, no condition: the whole table.
+      conditions: names && { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...names] } },
+    });
+    const metadata = iam.Grant.addToPrincipal({ grantee, actions: [...TABLE_METADATA_ACTIONS], resourceArns: [this.tableArn] });
+    const grant = items.combine(metadata);
+    return this.encryptionKey ? grant.combine(this.encryptionKey.grantEncryptDecrypt(grantee)) : grant;
+  }
+
   private singleRegionTable(props: LeaseTableProps): dynamodb.Table {
     for (const prop of ['witnessRegion', 'multiRegionConsistency', 'replicaKeyArns'] as const) {
       ensure(`LeaseTableProps.${prop}`, props[prop] === undefined, 'applies only to a multi-Region table; set replicaRegions too');
@@ -175,6 +210,7 @@ export class LeaseTable extends Construct {
       stream: props.stream,
     });
     table.addGlobalSecondaryIndex(reaperIndex());
+    table.addGlobalSecondaryIndex(sessionIndex());
     return table;
   }
 
@@ -202,7 +238,7 @@ export class LeaseTable extends Construct {
       witnessRegion: props.witnessRegion,
       // Protection and recovery are per replica in DynamoDB: repeat them so no replica lacks them.
       replicas: replicas.map((region) => ({ region, pointInTimeRecoverySpecification: pitr, deletionProtection })),
-      globalSecondaryIndexes: [reaperIndex()],
+      globalSecondaryIndexes: [reaperIndex(), sessionIndex()],
     });
     const cfn = table.node.defaultChild as dynamodb.CfnGlobalTable;
     // Escape hatches can rewrite the synthesized table; the one thing they must not change is this.
@@ -233,16 +269,35 @@ export function reaperIndexArn(tableArn: string): string {
   return `${tableArn}/index/${ReaperIndex.name}`;
 }
 
-/** The sparse reaper index, in a shape both table constructs accept. */
-function reaperIndex(): Required<
+/** ARN of the sparse session index of the table `tableArn`: what lease groups query for their members. */
+export function sessionIndexArn(tableArn: string): string {
+  return `${tableArn}/index/${SessionIndex.name}`;
+}
+
+/** A sparse index with an INCLUDE projection, in a shape both table constructs accept. */
+type SparseIndexProps = Required<
   Pick<dynamodb.GlobalSecondaryIndexProps, 'indexName' | 'partitionKey' | 'sortKey' | 'projectionType' | 'nonKeyAttributes'>
-> {
+>;
+
+/** The sparse reaper index. */
+function reaperIndex(): SparseIndexProps {
   return {
     indexName: ReaperIndex.name,
     partitionKey: { name: ReaperIndex.partitionKey, type: dynamodb.AttributeType.NUMBER },
     sortKey: { name: ReaperIndex.sortKey, type: dynamodb.AttributeType.NUMBER },
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: [...ReaperIndex.projectedAttributes],
+  };
+}
+
+/** The sparse session index: a group's held sessions, by name. */
+function sessionIndex(): SparseIndexProps {
+  return {
+    indexName: SessionIndex.name,
+    partitionKey: { name: SessionIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: SessionIndex.sortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...SessionIndex.projectedAttributes],
   };
 }
 

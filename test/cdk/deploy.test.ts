@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReaperIndex } from '../../lib/core/schema.js';
+import { ReaperIndex, SessionIndex } from '../../lib/core/schema.js';
 import { deployExample, destroyExample } from '../../harness/local/deploy-local.js';
 import { describeLocalAccount, startMoto, type LocalAws, type LocalDeployment } from '../../harness/local/local-aws.js';
 
@@ -28,9 +28,13 @@ describe('cdk deploy of the example app to moto', () => {
     rmSync(assemblyDir, { recursive: true, force: true });
   });
 
-  it('creates the lease table with its reaper index and deletion protection', () => {
+  it('creates the lease table with its reaper and session indexes and deletion protection', () => {
     expect(deployed.tables).toEqual([
-      { name: expect.stringMatching(/^LeaseholdExample-ElectionTable/), indexes: [ReaperIndex.name], deletionProtection: true },
+      {
+        name: expect.stringMatching(/^LeaseholdExample-ElectionTable/),
+        indexes: [ReaperIndex.name, SessionIndex.name],
+        deletionProtection: true,
+      },
     ]);
   });
 

@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { LeaseTable, type LeaseTableProps } from '../../lib/cdk/index.js';
-import { LeaseAttribute, ReaperIndex } from '../../lib/core/schema.js';
+import { LeaseAttribute, ReaperIndex, SessionIndex } from '../../lib/core/schema.js';
 import { templateOf, testStack } from './synth.js';
 
 const US_EAST_1 = { env: { region: 'us-east-1', account: '111111111111' } };
@@ -23,7 +23,17 @@ describe('LeaseTable across Regions', () => {
       MultiRegionConsistency: 'STRONG',
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: LeaseAttribute.name, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: ReaperIndex.name })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: ReaperIndex.name }),
+        Match.objectLike({
+          IndexName: SessionIndex.name,
+          KeySchema: [
+            { AttributeName: SessionIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: SessionIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...SessionIndex.projectedAttributes] },
+        }),
+      ],
     });
     for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
       template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
