@@ -14,7 +14,9 @@ export const when = {
   // held one, and no reaper setting can let a contender in while the holder still trusts it.
   released: '#state = :released',
   wallExpired: '#expiresAt < :staleBefore',
-  unchangedSinceObserved: '#revision = :unchangedRevision',
+  // A session-owned lease's revision stands still while its session renews: its silence says
+  // nothing, so only its session's expiry (see `OwnedLeaseStore`) lets anyone take it.
+  unchangedSinceObserved: '(#revision = :unchangedRevision AND attribute_not_exists(#ownerSession))',
   heldByMe: '#state = :held AND #holderId = :holderId AND #fencingToken = :fencingToken',
   // A delayed retry of an older renewal must not pull the expiry back below a newer one's.
   extends: '#expiresAt <= :expiresAt',

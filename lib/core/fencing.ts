@@ -8,20 +8,22 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvalidArgumentError } from './errors.js';
 import { rejectUnknownKeys } from './validate.js';
 import type { Lease } from './lease.js';
+import type { OwnedLease } from './owned-lease.js';
 
 /** Write items in `@aws-sdk/lib-dynamodb` form (native JS values), as `TransactWriteCommand` takes them. */
 export type FencedItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 /**
  * Sends `items` in one `TransactWriteItems` together with a `ConditionCheck` on the lease item
- * (holder, fencing token, state held), so they land only while `lease` is still held. Throws
+ * (holder, fencing token, state held), so they land only while `lease` is still held. Works the
+ * same on a lease held through a `Session`. Throws
  * {@link FencedWriteRejectedError} when it is not (and nothing is written), or
  * {@link LeaseLostError} without sending anything once the lease's own deadline has passed. A
  * send that goes unanswered past `requestTimeoutMs`, or that `options.signal` (the lease's own
  * signal by default) aborts, throws a {@link LeaseStoreError} with `outcomeUnknown`.
  * Needs transactions: DynamoDB has them; dynalite does not.
  */
-export async function fencedWrite(lease: Lease, items: FencedItems, options: FencedWriteOptions = {}): Promise<void> {
+export async function fencedWrite(lease: Lease | OwnedLease, items: FencedItems, options: FencedWriteOptions = {}): Promise<void> {
   if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('items', 'must be a non-empty array');
   if (items.length > 99) throw new InvalidArgumentError('items', 'at most 99 fit beside the lease check (DynamoDB allows 100)');
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');

@@ -13,6 +13,8 @@ import { InvalidArgumentError, LeaseStoreError, LeaseUnavailableError } from './
 import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import { ownWrite, writeLanded, type LeaseDescription, type LeaseRecord } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
+import { OwnedLeaseStore } from './owned-lease-store.js';
+import { SESSION_SUPPORT, type SessionSupport } from './session-support.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
 import { DEFAULT_SKEW_MS } from './defaults.js';
 import { isRetryable } from './store-errors.js';
@@ -126,6 +128,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
   /** The clock this client and its leases run on. */
   readonly clock: Clock;
   private readonly store: LeaseStore;
+  private readonly client: DynamoDBClient;
   private readonly runtime: LeaseRuntime;
   private readonly observations = new Map<string, Observation>();
 
@@ -149,6 +152,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     checkDurationMs('requestTimeoutMs', this.requestTimeoutMs, { min: MIN_REQUEST_MS });
     this.clock = options.clock ?? systemClock;
     this.tableName = options.tableName;
+    this.client = options.client;
     this.store = new LeaseStore(options.client, options.tableName);
     this.runtime = { store: this.store, clock: this.clock, driftRatio: this.driftRatio, guardMs, requestTimeoutMs: this.requestTimeoutMs };
   }
@@ -170,6 +174,26 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
    */
   async acquire(name: string, options: WaitingAcquireOptions): Promise<Lease> {
     this.checkAcquire(name, options, WAIT_OPTIONS);
+    return this.waitFor(name, options, undefined);
+  }
+
+  /**
+   * What a `Session` needs of this client: its runtime, and the acquisition of a session lease
+   * (a lease that also enters its group's session index while held). Not public API.
+   *
+   * @internal
+   */
+  [SESSION_SUPPORT](): SessionSupport {
+    return {
+      runtime: { ...this.runtime, owned: new OwnedLeaseStore(this.client, this.tableName), skewMs: this.skewMs, holderId: this.holderId },
+      acquireSession: (name, options, group) => {
+        this.checkAcquire(name, options, WAIT_OPTIONS);
+        return this.waitFor(name, options, group);
+      },
+    };
+  }
+
+  private async waitFor(name: string, options: WaitingAcquireOptions, sessionGroup: string | undefined): Promise<Lease> {
     const waitMs = options.waitMs ?? 60_000;
     checkDurationMs('waitMs', waitMs, { max: Number.MAX_SAFE_INTEGER });
     const pollMs = options.pollMs ?? 1_000;
@@ -177,7 +201,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     const started = this.clock.monotonicNow();
     for (;;) {
       options.signal?.throwIfAborted();
-      const result = await this.attempt(name, options);
+      const result = await this.attempt(name, options, sessionGroup);
       if (result instanceof Lease) {
         // Aborted while the winning write was in flight: the caller has gone, so give it back.
         if (options.signal?.aborted) {
@@ -291,7 +315,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
    * One acquisition: sends the conditional write, resending it with the same nonce while its
    * outcome is unknown, and recognises its own landed write by that nonce.
    */
-  private async attempt(name: string, options: AcquireOptions): Promise<Lease | Refusal> {
+  private async attempt(name: string, options: AcquireOptions, sessionGroup?: string): Promise<Lease | Refusal> {
     const nonce = randomUUID();
     let first: SendTime | undefined;
     let lastError: LeaseStoreError | undefined;
@@ -317,6 +341,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
           staleBefore: wallNow - this.skewMs,
           unchangedRevision: unchangedLongEnough ? observed.revision : undefined,
           data: options.data,
+          sessionGroup,
         }, signal));
         if (outcome.landed) return this.won(outcome.record, first);
         // Refused by our own earlier send of this write, which landed and lost its answer.

@@ -39,6 +39,20 @@ export interface LeaseDescription {
   readonly standbys: readonly StandbySlot[];
   /** Runs recorded done under this name (see `runOnce`), newest first: at most the `keep` its last writer asked for. */
   readonly doneRuns: readonly DoneRun[];
+  /**
+   * The session that owns the lease, for a lease held through a `Session`; `undefined` otherwise.
+   * Such a lease has no expiry of its own (`expiresAt` and `leaseMs` are `NaN`): it is held
+   * exactly as long as that session, in that generation, is.
+   */
+  readonly owner: SessionOwner | undefined;
+}
+
+/** The session a lease is held through: its session lease's name and fencing token (its generation). */
+export interface SessionOwner {
+  /** The session's lease name. */
+  readonly session: string;
+  /** The session lease's fencing token when it took the lease: a later generation of the same session does not own it. */
+  readonly generation: number;
 }
 
 /**
@@ -118,6 +132,8 @@ export function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
     data: item[A.data] as Record<string, unknown> | undefined,
     standbys: standbysOf(item),
     doneRuns: doneRunsOf(item),
+    owner:
+      item[A.ownerSession] === undefined ? undefined : { session: String(item[A.ownerSession]), generation: Number(item[A.sessionGeneration]) },
   };
 }
 

@@ -36,6 +36,8 @@ export interface AcquireRequest {
   /** Take the lease if its revision is still this one (the observed-unchanged path). */
   readonly unchangedRevision: string | undefined;
   readonly data: Record<string, unknown> | undefined;
+  /** For a session's own lease: its group, which puts it in the session index while it is held. */
+  readonly sessionGroup?: string;
 }
 
 export interface RenewRequest {
@@ -109,6 +111,7 @@ export class LeaseStore {
       '#reapShard = :reapShard',
     ];
     if (request.data !== undefined) set.push('#data = :data');
+    if (request.sessionGroup !== undefined) set.push('#sessionGroup = :sessionGroup');
     const expressions = {
       // A new holder never inherits the previous holder's payload.
       UpdateExpression: `SET ${set.join(', ')}${request.data === undefined ? ' REMOVE #data' : ''}`,
@@ -128,6 +131,7 @@ export class LeaseStore {
         ':staleBefore': request.staleBefore,
         ':unchangedRevision': request.unchangedRevision,
         ':data': request.data,
+        ':sessionGroup': request.sessionGroup,
       }),
       abortSignal,
     );
@@ -168,7 +172,7 @@ export class LeaseStore {
     const mine = request.holderId !== undefined;
     const input = withPlaceholders(
       {
-        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup',
         ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
       },
       { ':fencingToken': request.fencingToken, ':nonce': request.nonce, ':wallNow': request.wallNow, ':holderId': request.holderId },
@@ -196,7 +200,7 @@ export class LeaseStore {
       request.name,
       withPlaceholders(
         {
-          UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow, #doneRuns = :doneRuns REMOVE #reapShard',
+          UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow, #doneRuns = :doneRuns REMOVE #reapShard, #sessionGroup',
           ConditionExpression: when.heldByMe,
         },
         {
@@ -217,7 +221,7 @@ export class LeaseStore {
       request.name,
       withPlaceholders(
         {
-          UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard',
+          UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup',
           ConditionExpression: when.heldAtRevision,
         },
         { ':fencingToken': request.fencingToken, ':revision': request.revision, ':nonce': request.nonce, ':wallNow': request.wallNow },
