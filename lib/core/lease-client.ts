@@ -14,6 +14,7 @@ import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import { ownWrite, writeLanded, type LeaseDescription, type LeaseRecord } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
 import { OwnedLeaseStore } from './owned-lease-store.js';
+import { verifyLeaseTable } from './table.js';
 import { SESSION_SUPPORT, type SessionSupport } from './session-support.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
 import { DEFAULT_SKEW_MS } from './defaults.js';
@@ -186,6 +187,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
   [SESSION_SUPPORT](): SessionSupport {
     return {
       runtime: { ...this.runtime, owned: new OwnedLeaseStore(this.client, this.tableName), skewMs: this.skewMs, holderId: this.holderId },
+      verifyTable: () => verifyLeaseTable(this.client, this.tableName, { sessions: true }),
       acquireSession: (name, options, group) => {
         this.checkAcquire(name, options, WAIT_OPTIONS);
         return this.waitFor(name, options, group);

@@ -28,6 +28,8 @@ export const SESSION_SUPPORT: unique symbol = Symbol.for('leasehold.sessionSuppo
 /** What a lease client offers its sessions. @internal */
 export interface SessionSupport {
   readonly runtime: SessionRuntime;
+  /** Checks that the table exists and has the session index (`verifyLeaseTable` with `sessions: true`). */
+  verifyTable(): Promise<void>;
   /** Acquires a session lease, waiting up to `waitMs`: a lease that is in `group`'s session index while held. */
   acquireSession(name: string, options: WaitingAcquireOptions, group: string): Promise<Lease>;
 }

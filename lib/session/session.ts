@@ -141,6 +141,8 @@ export class Session extends EventEmitter<SessionEvents> {
     checkDurationMs('waitMs', waitMs, { min: 0 });
     const name = sessionLeaseName(options.group, id);
     checkLeaseName(name);
+    // A missing table, or one without the session index, is a typed error before anything is written.
+    await support.verifyTable();
     const lease = await support.acquireSession(name, { leaseMs, data, waitMs }, options.group);
     return new Session(lease, support.runtime, { group: options.group, id, leaseMs, renewEveryMs, data });
   }

@@ -1,0 +1,479 @@
+/**
+ * A lease group: a fleet of workers shares many named partitions, each worker owning about its
+ * fair share, each partition a lease owned by the worker's session. One session heartbeat keeps
+ * every partition a worker owns; the workers find each other through their session items (one
+ * Query on the session index per round) and publish there what they own and what they ask for.
+ *
+ * Each round: read the members, plan (`planRound`, a pure function of that view), then take free
+ * and dead members' partitions (in transactions of up to 100), publish handoff requests, and hand
+ * over partitions others asked for: their work is told to stop, and the partition is released as
+ * soon as it has (no waiting for expiry). Safety never rests on the plan: every take is a
+ * conditional write, and a dead member's partitions are taken only by a transaction that checks
+ * its session is past expiry by the contender rule.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { settledOrAfter, sleep } from '../core/clock.js';
+import { InvalidArgumentError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
+import type { LeaseClient } from '../core/lease-client.js';
+import type { OwnedLease } from '../core/owned-lease.js';
+import type { LeaseRecord } from '../core/lease-record.js';
+import { MAX_DATA_BYTES, checkDurationMs, rejectUnknownKeys } from '../core/validate.js';
+import { Session, type SessionMember } from '../session/session.js';
+import { checkGroupName, checkPartitionName, checkSessionId, partitionLeaseName } from '../session/names.js';
+import { planRound, type MemberView, type Plan } from './plan.js';
+
+/** Options of {@link LeaseGroup}. */
+export interface LeaseGroupOptions {
+  /** The lease client whose table, clock, holder id and allowances the group's session uses. */
+  readonly leases: LeaseClient;
+  /** The group's name: its members find each other by it, and its items start with `<group>#`. */
+  readonly group: string;
+  /** The partitions: names, or `{ count: N }` for `"0"` to `"N-1"`. Every member must be given the same. */
+  readonly names: readonly string[] | PartitionCount;
+  /** The session's lease, in ms: a crashed member's partitions are taken about `leaseMs + skewMs` after its last renewal. @default 10000 */
+  readonly leaseMs?: number;
+  /** This member's relative capacity (> 0): weight 2 gets about twice the partitions of weight 1. @default 1 */
+  readonly weight?: number;
+  /** The session id (stable ids make the CLI's view readable). @default a random id per session */
+  readonly id?: string;
+  /** The most partitions this member asks others to hand over at once, so a new member causes no stampede. @default 32 */
+  readonly maxHandoffsInFlight?: number;
+  /** The most partitions this member takes in one round. @default 200 */
+  readonly maxTakesPerRound?: number;
+  /** Time between rounds while the group is not balanced, in ms. @default a quarter of `leaseMs` */
+  readonly busyRoundMs?: number;
+  /** The longest time between rounds of a balanced group, in ms; a round also runs as soon as a member can first be judged dead. @default `leaseMs` */
+  readonly idleRoundMs?: number;
+  /** How long a partition's work may finish after it is asked to stop (handoff, close) before the partition is released anyway. @default `leaseMs` */
+  readonly drainMs?: number;
+}
+
+/** A group of `count` partitions named `"0"` to `"count-1"`. */
+export interface PartitionCount {
+  /** How many partitions, 1 to {@link MAX_GROUP_PARTITIONS}. */
+  readonly count: number;
+}
+
+/** A partition this member owns, as its work sees it. */
+export interface Partition {
+  /** The partition's name (one of the group's `names`). */
+  readonly name: string;
+  /** The lease name it is held under: `<group>#partition#<name>`. */
+  readonly leaseName: string;
+  /** Grows with every acquisition of this partition, by anyone, forever: pass it to every resource the work changes. */
+  readonly fencingToken: number;
+  /**
+   * Aborts when the work must stop: the partition is being handed over or the group closes
+   * (finish, then return: it is released once the work settles), or it may be lost already.
+   */
+  readonly signal: AbortSignal;
+  /** The lease itself, for `fencedWrite`. */
+  readonly lease: OwnedLease;
+}
+
+/** How a partition stopped being this member's. */
+export interface PartitionLoss {
+  /** The partition's name. */
+  readonly name: string;
+  /** The fencing token it was held with. */
+  readonly fencingToken: number;
+  /** `handedOff` to another member, `released` by close or a change of names, or lost with its session (`expired`, `taken`). */
+  readonly reason: 'handedOff' | LeaseLossReason;
+}
+
+/** A member of the group as this member last saw it. */
+export interface GroupMember {
+  /** The member's session lease name. */
+  readonly session: string;
+  /** Whether its session is alive by this member's clock. */
+  readonly alive: boolean;
+  /** Its weight. */
+  readonly weight: number;
+  /** How many partitions it published that it owns. */
+  readonly owns: number;
+  /** Its fair share now. */
+  readonly target: number;
+}
+
+/** Events of a {@link LeaseGroup}. */
+export interface LeaseGroupEvents {
+  /** This member took a partition; its work starts now. */
+  acquired: [partition: Partition];
+  /** A partition stopped being this member's. */
+  lost: [loss: PartitionLoss];
+  /** Every alive member owns its fair share (emitted when that becomes true). */
+  balanced: [members: readonly GroupMember[]];
+  /** A round, a release or a partition's work failed; the group goes on. */
+  error: [error: unknown];
+}
+
+/** What a member publishes in its session item. */
+interface Published {
+  readonly weight: number;
+  readonly owns: readonly string[];
+  readonly wants: readonly string[];
+}
+
+interface Running {
+  readonly partition: Partition;
+  readonly stop: AbortController;
+  readonly done: Promise<void>;
+  handingOff: boolean;
+}
+
+const OPTIONS = [
+  'leases',
+  'group',
+  'names',
+  'leaseMs',
+  'weight',
+  'id',
+  'maxHandoffsInFlight',
+  'maxTakesPerRound',
+  'busyRoundMs',
+  'idleRoundMs',
+  'drainMs',
+] as const;
+
+/** The most partitions a group may have. */
+export const MAX_GROUP_PARTITIONS = 100_000;
+
+/** How long past a member's first possible death the round that may take its partitions runs. */
+const DEATH_CHECK_MARGIN_MS = 50;
+
+/**
+ * A member of a lease group. `run(work)` joins the group and calls `work` for every partition this
+ * member takes, until {@link LeaseGroup.close}; the partition is released (or handed over) once its
+ * work settles.
+ *
+ *   const group = new LeaseGroup({ leases, group: 'shards', names: { count: 64 } });
+ *   closeOnSignals(group);
+ *   await group.run(async ({ name, fencingToken, signal }) => { while (!signal.aborted) await poll(name, fencingToken); });
+ */
+export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
+  /** The group's name. */
+  readonly group: string;
+  /** The group's partitions. */
+  readonly names: readonly string[];
+
+  private readonly leases: LeaseClient;
+  private readonly options: Required<Omit<LeaseGroupOptions, 'leases' | 'group' | 'names' | 'id'>> & { id: string | undefined };
+  private readonly running = new Map<string, Running>();
+  private session: Session | undefined;
+  private joined = false;
+  private wants: readonly string[] = [];
+  private lastPublished = '';
+  private members: GroupMember[] = [];
+  private wasBalanced = false;
+  private closing: Promise<void> | undefined;
+  private readonly stopped = new AbortController();
+  private drainMsOnClose: number | undefined;
+  /** Owners learned from refused takes, for partitions their owners had not published yet. */
+  private readonly learned = new Map<string, string>();
+
+  constructor(options: LeaseGroupOptions) {
+    super();
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, OPTIONS);
+    if (typeof options.leases?.tryAcquire !== 'function') throw new InvalidArgumentError('leases', 'must be a LeaseClient');
+    checkGroupName('group', options.group);
+    this.group = options.group;
+    this.names = checkNames(options.group, options.names);
+    if (options.id !== undefined) checkSessionId('id', options.id);
+    const leaseMs = options.leaseMs ?? 10_000;
+    checkDurationMs('leaseMs', leaseMs, { min: 100 });
+    const weight = options.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) throw new InvalidArgumentError('weight', `must be a finite number > 0, got ${String(weight)}`);
+    const maxHandoffsInFlight = checkCount('maxHandoffsInFlight', options.maxHandoffsInFlight ?? 32);
+    const maxTakesPerRound = checkCount('maxTakesPerRound', options.maxTakesPerRound ?? 200);
+    const busyRoundMs = options.busyRoundMs ?? leaseMs / 4;
+    checkDurationMs('busyRoundMs', busyRoundMs, { min: 10 });
+    const idleRoundMs = options.idleRoundMs ?? leaseMs;
+    checkDurationMs('idleRoundMs', idleRoundMs, { min: 10 });
+    const drainMs = options.drainMs ?? leaseMs;
+    checkDurationMs('drainMs', drainMs);
+    this.leases = options.leases;
+    this.options = { leaseMs, weight, maxHandoffsInFlight, maxTakesPerRound, busyRoundMs, idleRoundMs, drainMs, id: options.id };
+  }
+
+  /** The partitions this member owns now, by name. */
+  owned(): string[] {
+    return [...this.running.keys()].sort();
+  }
+
+  /** The group's members as this member last read them, with their fair shares. */
+  view(): readonly GroupMember[] {
+    return this.members;
+  }
+
+  /** This member's session (its lease name and generation), once joined. */
+  get sessionName(): string | undefined {
+    return this.session?.name;
+  }
+
+  /**
+   * Joins the group and runs `work` for every partition this member takes, until {@link close}.
+   * Resolves once closed and every partition released. If this member's session is lost (its
+   * renewals failed past its deadline), every partition's signal aborts, and it joins again with
+   * a new session. Throws `TableNotFoundError` or `TableSchemaMismatchError` (nothing written)
+   * when the table is missing or lacks the session index.
+   */
+  async run(work: (partition: Partition) => Promise<void>): Promise<void> {
+    if (typeof work !== 'function') throw new InvalidArgumentError('work', 'must be a function');
+    const { clock } = this.leases;
+    while (!this.stopped.signal.aborted) {
+      const session = await this.join();
+      if (!session) break;
+      while (!this.stopped.signal.aborted && session.isHeld) {
+        let waitMs = this.options.busyRoundMs;
+        try {
+          waitMs = await this.round(session, work);
+        } catch (error) {
+          this.report(error);
+        }
+        await sleep(clock, waitMs, AbortSignal.any([this.stopped.signal, session.signal])).catch(() => {});
+      }
+      if (!session.isHeld && !this.stopped.signal.aborted) await this.settleAll(0);
+    }
+    // A failed release is close()'s to report, to whoever called it.
+    await this.closing?.catch(() => {});
+  }
+
+  /**
+   * Leaves the group: stops balancing, aborts every partition's signal, waits up to `drainMs` for
+   * the work to settle, then releases every partition and the session, so the other members take
+   * them at once. Idempotent; `run` resolves after it.
+   */
+  close(options: { drainMs?: number } = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
+    rejectUnknownKeys('options', options, ['drainMs']);
+    if (options.drainMs !== undefined) checkDurationMs('drainMs', options.drainMs);
+    this.drainMsOnClose = options.drainMs;
+    this.closing ??= (async () => {
+      this.stopped.abort();
+      await this.settleAll(this.drainMsOnClose ?? this.options.drainMs);
+      await this.session?.close();
+    })();
+    return this.closing;
+  }
+
+  private async join(): Promise<Session | undefined> {
+    const { clock } = this.leases;
+    for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
+      try {
+        const session = await Session.open({
+          leases: this.leases,
+          group: this.group,
+          leaseMs: this.options.leaseMs,
+          data: { ...this.publication() },
+          ...(this.options.id !== undefined && { id: this.options.id }),
+        });
+        this.session = session;
+        this.joined = true;
+        this.lastPublished = JSON.stringify(session.data);
+        this.learned.clear();
+        return session;
+      } catch (error) {
+        // A table that is missing or has no session index will not grow one by retrying; a first
+        // join fails at once so a misconfigured member says so rather than waits.
+        if (!this.joined || !isRetryableJoinError(error)) throw error;
+        this.report(error);
+        await sleep(clock, Math.min(this.options.leaseMs, 250 * 2 ** attempt), this.stopped.signal).catch(() => {});
+      }
+    }
+    return undefined;
+  }
+
+  /** One round; returns how long to wait before the next. */
+  private async round(session: Session, work: (partition: Partition) => Promise<void>): Promise<number> {
+    const members = await session.members();
+    const plan = this.plan(session, members);
+    const changed = plan.take.length > 0 || plan.handOff.length > 0 || plan.removed.length > 0;
+    for (const name of [...plan.removed, ...plan.handOff]) void this.handOver(name, plan.removed.includes(name) ? 'released' : 'handedOff');
+    if (plan.take.length > 0) await this.take(session, plan, members, work);
+    this.wants = plan.want;
+    await this.publish(session);
+    if (plan.balanced && !this.wasBalanced) this.emit('balanced', this.members);
+    this.wasBalanced = plan.balanced;
+    if (!plan.balanced || changed || plan.want.length > 0) return this.options.busyRoundMs;
+    return this.idleWait(session, members);
+  }
+
+  private plan(session: Session, members: readonly SessionMember[]): Plan {
+    const views: MemberView[] = members
+      .filter((member) => member.session !== session.name)
+      .map((member) => ({ session: member.session, alive: member.alive, ...publishedOf(member.data) }));
+    for (const [name, owner] of this.learned) {
+      const view = views.find((candidate) => candidate.session === owner);
+      if (!view || view.owns.includes(name)) this.learned.delete(name);
+      else views[views.indexOf(view)] = { ...view, owns: [...view.owns, name] };
+    }
+    views.push({ session: session.name, alive: true, weight: this.options.weight, owns: this.owned(), wants: this.wants });
+    const plan = planRound({
+      self: session.name,
+      names: this.names,
+      members: views,
+      maxHandoffsInFlight: this.options.maxHandoffsInFlight,
+      maxTakesPerRound: this.options.maxTakesPerRound,
+    });
+    this.members = views.map((view) => ({
+      session: view.session,
+      alive: view.alive,
+      weight: view.weight,
+      owns: view.owns.length,
+      target: plan.targets.get(view.session) ?? 0,
+    }));
+    return plan;
+  }
+
+  private async take(session: Session, plan: Plan, members: readonly SessionMember[], work: (partition: Partition) => Promise<void>): Promise<void> {
+    const generations = new Map(members.map((member) => [member.session, member.generation]));
+    const items = plan.take.flatMap(({ name, from }) => {
+      if (this.running.has(name)) return [];
+      const generation = from === undefined ? undefined : generations.get(from);
+      if (from !== undefined && generation === undefined) return [];
+      return [{ name: partitionLeaseName(this.group, name), from: from === undefined ? undefined : { session: from, generation: generation! } }];
+    });
+    const result = await session.take(items);
+    const byLease = new Map(this.names.map((name) => [partitionLeaseName(this.group, name), name]));
+    for (const [leaseName, current] of result.refused) this.learn(byLease.get(leaseName), current);
+    for (const lease of result.taken) {
+      const name = byLease.get(lease.name);
+      if (name === undefined || this.stopped.signal.aborted) {
+        void lease.release().catch((error: unknown) => this.report(error));
+        continue;
+      }
+      this.start(name, lease, work);
+    }
+  }
+
+  /** Remembers who owns a partition a take found held, until its owner publishes it. */
+  private learn(name: string | undefined, current: LeaseRecord | undefined): void {
+    if (name !== undefined && current?.state === 'held' && current.owner) this.learned.set(name, current.owner.session);
+  }
+
+  private start(name: string, lease: OwnedLease, work: (partition: Partition) => Promise<void>): void {
+    const stop = new AbortController();
+    const partition: Partition = { name, leaseName: lease.name, fencingToken: lease.fencingToken, signal: AbortSignal.any([lease.signal, stop.signal]), lease };
+    const done = (async () => {
+      try {
+        await work(partition);
+      } catch (error) {
+        if (!partition.signal.aborted) this.report(error);
+      }
+    })();
+    this.running.set(name, { partition, stop, done, handingOff: false });
+    lease.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.running.get(name)?.partition !== partition) return;
+        this.running.delete(name);
+        const reason = (lease.signal.reason as LeaseLostError).reason;
+        this.emit('lost', { name, fencingToken: lease.fencingToken, reason: this.handedOff.has(partition) ? 'handedOff' : reason });
+        this.handedOff.delete(partition);
+      },
+      { once: true },
+    );
+    this.emit('acquired', partition);
+  }
+
+  private readonly handedOff = new WeakSet<Partition>();
+
+  /** Tells a partition's work to stop, waits for it (up to `drainMs`), then releases the partition. */
+  private async handOver(name: string, reason: 'handedOff' | 'released'): Promise<void> {
+    const running = this.running.get(name);
+    if (!running || running.handingOff) return;
+    running.handingOff = true;
+    if (reason === 'handedOff') this.handedOff.add(running.partition);
+    running.stop.abort(new LeaseLostError(running.partition.leaseName, running.partition.fencingToken, 'released'));
+    await settledOrAfter(this.leases.clock, running.done, this.options.drainMs);
+    await running.partition.lease.release().catch((error: unknown) => this.report(error));
+  }
+
+  /** Stops every partition's work and waits up to `drainMs` for it; the releases follow. */
+  private async settleAll(drainMs: number): Promise<void> {
+    const all = [...this.running.values()];
+    for (const running of all) running.stop.abort(new LeaseLostError(running.partition.leaseName, running.partition.fencingToken, 'released'));
+    await settledOrAfter(this.leases.clock, Promise.allSettled(all.map((running) => running.done)), drainMs);
+    await Promise.allSettled(all.map((running) => running.partition.lease.release()));
+  }
+
+  private publication(): Published {
+    return { weight: this.options.weight, owns: this.owned(), wants: this.wants };
+  }
+
+  /** Publishes what this member owns and wants, when it changed: one write, which also renews the session. */
+  private async publish(session: Session): Promise<void> {
+    const data = this.publication();
+    const text = JSON.stringify(data);
+    if (text === this.lastPublished) return;
+    await session.publish({ ...data });
+    this.lastPublished = text;
+  }
+
+  /**
+   * How long a balanced member may wait: until the soonest moment another member could be judged
+   * dead (when its partitions may be taken), or `idleRoundMs`.
+   */
+  private idleWait(session: Session, members: readonly SessionMember[]): number {
+    const { clock, skewMs } = this.leases;
+    const now = clock.wallNow();
+    const soonestDeath = Math.min(
+      ...members.filter((member) => member.alive && member.session !== session.name).map((member) => member.expiresAt + skewMs + DEATH_CHECK_MARGIN_MS - now),
+    );
+    return Math.max(10, Math.min(this.options.idleRoundMs, soonestDeath));
+  }
+
+  private report(error: unknown): void {
+    // Without a listener an `error` event would throw; the group goes on either way.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** What a member published, read defensively: another version may publish more, or less. */
+function publishedOf(data: Record<string, unknown>): Published {
+  const weight = typeof data.weight === 'number' && data.weight > 0 ? data.weight : 1;
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  return { weight, owns: list(data.owns), wants: list(data.wants) };
+}
+
+function checkNames(group: string, names: unknown): string[] {
+  let list: string[];
+  if (Array.isArray(names)) {
+    list = names.map((name, index) => {
+      checkPartitionName(`names[${index}]`, group, name);
+      return name;
+    });
+    const seen = new Set<string>();
+    for (const name of list) {
+      if (seen.has(name)) throw new InvalidArgumentError('names', `lists "${name}" twice`);
+      seen.add(name);
+    }
+  } else if (names !== null && typeof names === 'object' && 'count' in names) {
+    const count = (names as { count: unknown }).count;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_GROUP_PARTITIONS) {
+      throw new InvalidArgumentError('names.count', `must be a whole number from 1 to ${MAX_GROUP_PARTITIONS}, got ${String(count)}`);
+    }
+    list = Array.from({ length: count }, (_, index) => String(index));
+  } else {
+    throw new InvalidArgumentError('names', 'must be a list of partition names or { count: N }');
+  }
+  if (list.length === 0) throw new InvalidArgumentError('names', 'must not be empty: a group needs at least one partition');
+  if (list.length > MAX_GROUP_PARTITIONS) throw new InvalidArgumentError('names', `must have at most ${MAX_GROUP_PARTITIONS} partitions`);
+  // A member alone owns every partition and publishes every name in its session item.
+  const bytes = list.reduce((sum, name) => sum + Buffer.byteLength(name, 'utf8') + 3, 100);
+  if (bytes > MAX_DATA_BYTES) throw new InvalidArgumentError('names', `take ${bytes} bytes published; at most ${MAX_DATA_BYTES} fit in a session item`);
+  return list;
+}
+
+function checkCount(argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new InvalidArgumentError(argument, `must be a whole number >= 1, got ${String(value)}`);
+  return value;
+}
+
+/** A join failure worth retrying: the store was unreachable or throttled, not misconfigured. */
+function isRetryableJoinError(error: unknown): boolean {
+  return (error as { retryable?: unknown }).retryable === true;
+}
