@@ -13,7 +13,7 @@ import { createLeaseTable, fencedWrite, FencedWriteRejectedError, InvalidArgumen
 import { LeaseStore } from '../lib/core/lease-store.js';
 import { Session } from '../lib/session/session.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
-import { cutOff, loseResponses } from './support/faults.js';
+import { cutOff, emulateTransactionConflicts, loseResponses } from './support/faults.js';
 import { rawItem } from './support/items.js';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -227,6 +227,51 @@ describe.each(backends())('sessions on $name', (backend) => {
     expect((lease!.signal.reason as LeaseLostError).reason).toBe('expired');
     expect(events[0]?.reason).toBe('expired');
     flaky.destroy();
+  });
+
+  it.skipIf(!backend.features.transactions)(
+    "keeps its session and takes through DynamoDB's transaction conflicts, which the emulator never raises",
+    async () => {
+      const clock = new ManualClock();
+      const conflicts = emulateTransactionConflicts({ foreignRate: () => 0.3 });
+      const busy = clientFor(backend);
+      const session = await open('conflicts', { clock, client: busy });
+      conflicts.attach(busy);
+      // Resends back off on the session's clock: move it on while they are in flight.
+      let settled = false;
+      const taking = Promise.all([
+        session.tryAcquire('conflicts-1'),
+        session.take(['c-2', 'c-3', 'c-4'].map((name) => ({ name: `conflicts-${name}`, from: undefined }))),
+      ]).finally(() => (settled = true));
+      await advanceUntil(clock, 20, () => settled);
+      const [lease, batch] = await taking;
+      // Several lease periods of renewals, about a third of them meeting another process's transaction.
+      const until = clock.wallNow() + 8 * session.leaseMs;
+      await advanceUntil(clock, 200, () => clock.wallNow() > until);
+      expect(conflicts.counts.writes + conflicts.counts.transactions).toBeGreaterThan(2);
+      expect(session.isHeld).toBe(true);
+      expect(lease!.isHeld).toBe(true);
+      expect(batch.taken.map((l) => l.fencingToken)).toEqual([1, 1, 1]);
+      busy.destroy();
+    },
+  );
+
+  it('marks a dead member expired so it leaves the session index, and never a live one', async () => {
+    const clock = new ManualClock();
+    let down = false;
+    const deadClient = clientFor(backend);
+    cutOff(deadClient, () => down);
+    const dead = await open('retire', { clock, client: deadClient });
+    const live = await open('retire', { clock });
+    const early = (await live.members()).find((m) => m.session === dead.name)!;
+    await live.retire(early);
+    expect((await live.members()).map((m) => m.session).sort()).toEqual([dead.name, live.name].sort());
+    down = true;
+    await advanceUntil(clock, 250, async () => !(await live.members()).find((m) => m.session === dead.name)?.alive);
+    await live.retire((await live.members()).find((m) => m.session === dead.name)!);
+    expect((await live.members()).map((m) => m.session)).toEqual([live.name]);
+    expect((await rawItem(client, tableName, dead.name))?.state?.S).toBe('expired');
+    deadClient.destroy();
   });
 
   it('refuses bad input with typed errors and stores nothing', async () => {

@@ -19,6 +19,7 @@ import { InvalidArgumentError, LeaseLostError, type LeaseLossReason } from '../c
 import type { LeaseClient } from '../core/lease-client.js';
 import type { OwnedLease } from '../core/owned-lease.js';
 import type { LeaseRecord } from '../core/lease-record.js';
+import type { TakeItem } from '../core/owned-lease-store.js';
 import { MAX_DATA_BYTES, checkDurationMs, rejectUnknownKeys } from '../core/validate.js';
 import { Session, type SessionMember } from '../session/session.js';
 import { checkGroupName, checkPartitionName, checkSessionId, partitionLeaseName } from '../session/names.js';
@@ -158,6 +159,7 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
   /** The group's partitions. */
   readonly names: readonly string[];
 
+  private readonly nameSet: ReadonlySet<string>;
   private readonly leases: LeaseClient;
   private readonly options: Required<Omit<LeaseGroupOptions, 'leases' | 'group' | 'names' | 'id'>> & { id: string | undefined };
   private readonly running = new Map<string, Running>();
@@ -181,6 +183,7 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
     checkGroupName('group', options.group);
     this.group = options.group;
     this.names = checkNames(options.group, options.names);
+    this.nameSet = new Set(this.names);
     if (options.id !== undefined) checkSessionId('id', options.id);
     const leaseMs = options.leaseMs ?? 10_000;
     checkDurationMs('leaseMs', leaseMs, { min: 100 });
@@ -293,6 +296,7 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
     const changed = plan.take.length > 0 || plan.handOff.length > 0 || plan.removed.length > 0;
     for (const name of [...plan.removed, ...plan.handOff]) void this.handOver(name, plan.removed.includes(name) ? 'released' : 'handedOff');
     if (plan.take.length > 0) await this.take(session, plan, members, work);
+    await this.retireDead(session, members);
     this.wants = plan.want;
     await this.publish(session);
     if (plan.balanced && !this.wasBalanced) this.emit('balanced', this.members);
@@ -330,23 +334,63 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
 
   private async take(session: Session, plan: Plan, members: readonly SessionMember[], work: (partition: Partition) => Promise<void>): Promise<void> {
     const generations = new Map(members.map((member) => [member.session, member.generation]));
+    const alive = new Set(members.filter((member) => member.alive).map((member) => member.session));
     const items = plan.take.flatMap(({ name, from }) => {
       if (this.running.has(name)) return [];
       const generation = from === undefined ? undefined : generations.get(from);
       if (from !== undefined && generation === undefined) return [];
       return [{ name: partitionLeaseName(this.group, name), from: from === undefined ? undefined : { session: from, generation: generation! } }];
     });
-    const result = await session.take(items);
-    const byLease = new Map(this.names.map((name) => [partitionLeaseName(this.group, name), name]));
-    for (const [leaseName, current] of result.refused) this.learn(byLease.get(leaseName), current);
-    for (const lease of result.taken) {
-      const name = byLease.get(lease.name);
-      if (name === undefined || this.stopped.signal.aborted) {
+    const first = await session.take(items);
+    this.startAll(first.taken, work);
+    // A refusal names the partition's owner exactly. One not known alive (gone from the index, or
+    // an earlier generation of this member's own session) may be dead: the take's check decides.
+    const retry: TakeItem[] = [];
+    for (const [leaseName, current] of first.refused) {
+      const owner = current?.state === 'held' ? current.owner : undefined;
+      if (!owner) continue;
+      const unknown = owner.session === session.name ? owner.generation !== session.generation : !alive.has(owner.session);
+      if (unknown && !items.some((item) => item.name === leaseName && item.from?.session === owner.session)) retry.push({ name: leaseName, from: owner });
+      else this.learn(this.partitionOf(leaseName), current);
+    }
+    if (retry.length === 0) return;
+    const second = await session.take(retry);
+    this.startAll(second.taken, work);
+    for (const [leaseName, current] of second.refused) this.learn(this.partitionOf(leaseName), current);
+  }
+
+  private startAll(leases: readonly OwnedLease[], work: (partition: Partition) => Promise<void>): void {
+    for (const lease of leases) {
+      const name = this.partitionOf(lease.name);
+      if (name === undefined || this.stopped.signal.aborted || this.running.has(name)) {
         void lease.release().catch((error: unknown) => this.report(error));
         continue;
       }
       this.start(name, lease, work);
     }
+  }
+
+  /** The partition a lease name stands for, if it is one of this group's. */
+  private partitionOf(leaseName: string): string | undefined {
+    const prefix = partitionLeaseName(this.group, '');
+    const name = leaseName.startsWith(prefix) ? leaseName.slice(prefix.length) : undefined;
+    return name !== undefined && this.nameSet.has(name) ? name : undefined;
+  }
+
+  /**
+   * Marks expired the sessions of members dead for two lease periods past the moment they could
+   * first be judged dead, so the session index does not keep them (the reaper does the same where
+   * it is deployed). Only the first alive member by session name does it, to spare writes. A
+   * write conditional on the revision read: a member that renewed since is left alone. Their
+   * partitions stay takeable: the take's check judges a session by its item, not by the index.
+   */
+  private async retireDead(session: Session, members: readonly SessionMember[]): Promise<void> {
+    const alive = members.filter((member) => member.alive).map((member) => member.session);
+    alive.push(session.name);
+    if (alive.sort()[0] !== session.name) return;
+    const { clock, skewMs } = this.leases;
+    const longDead = members.filter((member) => !member.alive && member.expiresAt + skewMs + 2 * this.options.leaseMs < clock.wallNow());
+    await Promise.allSettled(longDead.map((member) => session.retire(member)));
   }
 
   /** Remembers who owns a partition a take found held, until its owner publishes it. */

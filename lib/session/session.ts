@@ -60,6 +60,8 @@ export interface SessionMember {
   readonly alive: boolean;
   /** Its wall-clock expiry (epoch ms), as it wrote it. */
   readonly expiresAt: number;
+  /** Its revision when read: changes with every renewal. */
+  readonly revision: string;
   /** What it published. */
   readonly data: Record<string, unknown>;
 }
@@ -189,7 +191,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (first.taken[0]) return first.taken[0];
     const current = first.refused.has(name) ? (first.refused.get(name) ?? (await this.read(name))) : undefined;
     const owner = current?.state === 'held' ? current.owner : undefined;
-    if (!owner || owner.session === this.name) return undefined;
+    if (!owner || (owner.session === this.name && owner.generation === this.generation)) return undefined;
     const ownerRecord = await this.read(owner.session);
     if (!sessionIsDead(ownerRecord, owner.generation, this.runtime.clock, this.runtime.skewMs)) return undefined;
     const second = await this.take([{ name, from: owner }], options.data);
@@ -223,6 +225,7 @@ export class Session extends EventEmitter<SessionEvents> {
       generation: record.fencingToken,
       alive: record.state === 'held' && !sessionIsDead(record, record.fencingToken, clock, skewMs),
       expiresAt: record.expiresAt,
+      revision: record.revision,
       data: record.data ?? {},
     }));
   }
@@ -255,6 +258,18 @@ export class Session extends EventEmitter<SessionEvents> {
       lease.signal.addEventListener('abort', () => this.held.delete(lease), { once: true });
     }
     return result;
+  }
+
+  /**
+   * @internal Marks a dead member's session expired, as the reaper would, so it leaves the
+   * session index: only if it is dead by this session's clocks and has not been renewed since it
+   * was read (the write is conditional on its token and revision).
+   */
+  async retire(member: SessionMember): Promise<void> {
+    const { store, clock, requestTimeoutMs, skewMs } = this.runtime;
+    if (member.expiresAt + skewMs >= clock.wallNow()) return;
+    const request = { name: member.session, fencingToken: member.generation, revision: member.revision, nonce: randomUUID(), wallNow: clock.wallNow() };
+    await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.markExpired(request, signal));
   }
 
   /** @internal A consistent read of one item of the table. */
