@@ -13,7 +13,7 @@ import { createLeaseTable, fencedWrite, FencedWriteRejectedError, InvalidArgumen
 import { LeaseStore } from '../lib/core/lease-store.js';
 import { Session } from '../lib/session/session.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
-import { cutOff, emulateTransactionConflicts, loseResponses } from './support/faults.js';
+import { cutOff, emulateTransactionConflicts, landThenThrottle, loseResponses } from './support/faults.js';
 import { rawItem } from './support/items.js';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -179,6 +179,19 @@ describe.each(backends())('sessions on $name', (backend) => {
     expect(result.taken.map((l) => l.fencingToken)).toEqual([1, 1]);
     lossy.destroy();
   });
+
+  it.skipIf(!backend.features.transactions)('finds by its nonce a take the SDK resent behind throttling, whose first send landed', async () => {
+    const retried = clientFor(backend, { maxAttempts: 2 });
+    const session = await open('retried', { client: retried });
+    const fault = landThenThrottle(retried, (operation) => operation === 'TransactWriteItems');
+    const names = ['r-1', 'r-2'].map((name) => `retried-${name}`);
+    const result = await session.take(names.map((name) => ({ name, from: undefined })));
+    expect(fault.landed()).toBe(1);
+    expect(fault.throttled()).toBeGreaterThan(1);
+    expect(result.taken.map((l) => [l.name, l.fencingToken])).toEqual(names.map((name) => [name, 1]));
+    fault.heal();
+    retried.destroy();
+  }, 60_000);
 
   it.skipIf(!backend.features.transactions)('fences writes with an owned lease as with any lease: a stale one is refused', async () => {
     const a = await open('fence');
