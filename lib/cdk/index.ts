@@ -23,6 +23,8 @@ export {
   REAPER_BUS_ACTIONS,
   EVENTS_STREAM_ACTIONS,
   EVENTS_BUS_ACTIONS,
+  SESSION_ITEM_ACTIONS,
+  SESSION_INDEX_ACTIONS,
 } from './actions.js';
 // Written once beside the reaper, which emits them; dependency-free, so no SDK loads here.
 export { REAPER_METRICS_NAMESPACE, ReaperMetric } from '../serverless/reaper-metrics.js';

@@ -165,6 +165,11 @@ export class LeaderElection extends Construct {
     return this.leaseTable.grantAcquire(grantee, options);
   }
 
+  /** See {@link LeaseTable.grantSessions}: for members of a `LeaseGroup`, or users of `Session`. */
+  grantSessions(grantee: iam.IGrantable, options?: GrantAcquireOptions): iam.Grant {
+    return this.leaseTable.grantSessions(grantee, options);
+  }
+
   /** See {@link LeaseTable.grantObserve}. */
   grantObserve(grantee: iam.IGrantable): iam.Grant {
     return this.leaseTable.grantObserve(grantee);

@@ -134,6 +134,21 @@ describe('LeaderElection', () => {
     });
   });
 
+  it('grants a lease group member the session index through its table', () => {
+    const stack = testStack();
+    const election = new LeaderElection(stack, 'Election');
+    const member = new iam.Role(stack, 'Member', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    election.grantSessions(member, { names: ['shards#*'] });
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Member') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'dynamodb:Query', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/index/leasehold-sessions'])]) }) }),
+        ]),
+      },
+    });
+  });
+
   it('offers the reaper metrics, with the documented statistics and periods', () => {
     const stack = testStack();
     const election = new LeaderElection(stack, 'Election');
