@@ -362,6 +362,8 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
   private startAll(leases: readonly OwnedLease[], work: (partition: Partition) => Promise<void>): void {
     for (const lease of leases) {
       const name = this.partitionOf(lease.name);
+      // Lost already (its session ended while the take was answered): nothing to run.
+      if (!lease.isHeld) continue;
       if (name === undefined || this.stopped.signal.aborted || this.running.has(name)) {
         void lease.release().catch((error: unknown) => this.report(error));
         continue;
