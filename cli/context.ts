@@ -7,7 +7,7 @@
 import { hostname, userInfo } from 'node:os';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
-import { InvalidArgumentError, LeaseClient, verifyLeaseTable } from '../lib/index.js';
+import { InvalidArgumentError, LeaseClient, verifyLeaseTable, type VerifyLeaseTableOptions } from '../lib/index.js';
 
 /** Where a command writes; injectable so tests can run the program in-process too. */
 export interface Io {
@@ -37,8 +37,8 @@ export interface Cli {
   readonly io: Io;
   /** Connects without looking at the table: for create-table, which makes it. */
   connect(): Connection;
-  /** Connects and checks the table is a lease table first. */
-  openLeaseTable(): Promise<Connection>;
+  /** Connects and checks the table is a lease table first (with `sessions: true`, one with the session index). */
+  openLeaseTable(options?: VerifyLeaseTableOptions): Promise<Connection>;
 }
 
 /** `program`'s global options are read when a command runs, after commander has parsed them. */
@@ -58,9 +58,9 @@ export function cliOf(program: Command, io: Io): Cli {
     connect,
     // Otherwise a table with another key lists as empty and one whose key is a number fails with
     // a raw ValidationException: check the schema first, so both say it is not a lease table.
-    openLeaseTable: async () => {
+    openLeaseTable: async (verify) => {
       const connection = connect();
-      await verifyLeaseTable(connection.client, connection.options.table);
+      await verifyLeaseTable(connection.client, connection.options.table, verify);
       return connection;
     },
   };

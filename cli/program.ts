@@ -8,6 +8,7 @@
 import { Command, Option } from 'commander';
 import { acquireCommand } from './commands/acquire.js';
 import { createTableCommand } from './commands/create-table.js';
+import { groupCommand } from './commands/group.js';
 import { listCommand } from './commands/list.js';
 import { reapCommand } from './commands/reap.js';
 import { releaseCommand } from './commands/release.js';
@@ -17,7 +18,7 @@ import { watchCommand } from './commands/watch.js';
 import { cliOf, parseEndpoint, type Io } from './context.js';
 
 /** In the order `--help` lists them. */
-const COMMANDS = [createTableCommand, listCommand, statusCommand, acquireCommand, releaseCommand, revokeCommand, watchCommand, reapCommand];
+const COMMANDS = [createTableCommand, listCommand, statusCommand, groupCommand, acquireCommand, releaseCommand, revokeCommand, watchCommand, reapCommand];
 
 export function buildProgram(io: Io): Command {
   const program = new Command('leasehold')

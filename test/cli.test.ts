@@ -72,17 +72,18 @@ describe('leasehold CLI', () => {
     expect(busy.code).toBe(1);
     expect(busy.stdout).toMatch(/^job: busy, held by cli:.+ \(token 1\), expires in \d/);
 
-    expect((await cli('list')).stdout).toMatch(/NAME\s+STATE\s+HOLDER\s+TOKEN\s+EXPIRES IN\njob\s+held\s+cli:\S+\s+1\s+\d/);
+    expect((await cli('list')).stdout).toMatch(/NAME\s+STATE\s+HOLDER\s+TOKEN\s+EXPIRES IN\s+SESSION\njob\s+held\s+cli:\S+\s+1\s+\d+\.\ds\n/);
     expect(JSON.parse((await cli('--json', 'status', 'job')).stdout)).toMatchObject({ name: 'job', state: 'held', fencingToken: 1 });
     expect((await cli('status', 'nothing-here')).stdout).toBe('nothing-here: never acquired\n');
   });
 
   it('names a busy lease once, with and without --wait', async () => {
-    await cli('acquire', 'contended', '--lease', '30s', '--holder', 'first');
+    // Held to the end of the file: long enough that the reap test never finds it expired on a slow machine.
+    await cli('acquire', 'contended', '--lease', '10m', '--holder', 'first');
     for (const wait of [[], ['--wait', '200ms']]) {
       const busy = await cli('acquire', 'contended', '--lease', '30s', '--holder', 'second', ...wait);
       expect(busy).toMatchObject({ code: 1, stderr: '' });
-      expect(busy.stdout).toMatch(/^contended: busy, held by first \(token 1\), expires in \d\S*\n$/);
+      expect(busy.stdout).toMatch(/^contended: busy, held by first \(token 1\), expires in 9m \d\ds\n$/);
     }
   });
 
@@ -106,7 +107,7 @@ describe('leasehold CLI', () => {
     expect(JSON.parse(revoked.stdout)).toEqual({ revoked: true, name: 'revoked-job', holderId: 'worker-1', fencingToken: 1 });
     expect((await cli('--json', 'status', 'revoked-job')).stdout).toContain('"state":"released"');
     // The next holder's lease carries a newer token.
-    expect(JSON.parse((await cli('--json', 'acquire', 'revoked-job', '--lease', '30s')).stdout)).toMatchObject({ fencingToken: 2 });
+    expect(JSON.parse((await cli('--json', 'acquire', 'revoked-job', '--lease', '10m')).stdout)).toMatchObject({ fencingToken: 2 });
   });
 
   it('tells release and revoke apart in their help', async () => {
@@ -227,7 +228,7 @@ describe('leasehold CLI', () => {
     expect(result.stderr).toBe('');
   });
 
-  it.each(['create-table', 'list', 'status', 'acquire', 'release', 'revoke', 'watch', 'reap'])('has --help for %s', async (command) => {
+  it.each(['create-table', 'list', 'status', 'group', 'acquire', 'release', 'revoke', 'watch', 'reap'])('has --help for %s', async (command) => {
     const help = await cli(command, '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(new RegExp(`^Usage: leasehold ${command}`));
