@@ -9,6 +9,7 @@ import { benchFailover } from '../harness/bench/failover.js';
 import { benchContention } from '../harness/bench/contention.js';
 import { benchAcquireRelease } from '../harness/bench/acquire-release.js';
 import { benchSemaphore } from '../harness/bench/semaphore.js';
+import { benchGroups, groupRows } from '../harness/bench/group.js';
 import { referenceBackend } from './support/backends.js';
 
 const backend = referenceBackend();
@@ -69,4 +70,26 @@ describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () 
       expect(stats.waitRequestsPerSecond).toBeGreaterThan(0);
     }
   }, 90_000);
+
+  it('lease groups: requests against one lease per partition, failover and balance of worker processes, and scale all run and print their numbers', async () => {
+    const lease = { leaseMs: 2_000, skewMs: 200 };
+    const result = await benchGroups({
+      endpoint,
+      requests: { workers: 3, partitions: 30, ...lease, windowMs: 2_000 },
+      fleet: { workers: 3, partitions: 30, ...lease, trials: 1, leaves: 1, steadyWindowMs: 1_000 },
+      scale: { workers: 3, partitions: [30, 90], ...lease, windowMs: 2_000 },
+    });
+    expect(result.requests.group.requestsPerHour).toBeGreaterThan(0);
+    expect(result.requests.perLease.requestsPerHour).toBeGreaterThan(0);
+    expect(result.requests.ratio).toBeCloseTo(result.requests.group.requestsPerHour / result.requests.perLease.requestsPerHour);
+    expect(result.fleet.failoverMs).toHaveLength(1);
+    expect(result.fleet.balanceMs.kill).toHaveLength(1);
+    expect(result.fleet.balanceMs.join).toHaveLength(1);
+    expect(result.fleet.balanceMs.leave).toHaveLength(1);
+    expect(result.fleet.steady.cpuPerWorker).toHaveLength(3);
+    expect(result.scale.runs.map((run) => run.partitions)).toEqual([30, 90]);
+    const rows = Object.values(groupRows(result));
+    expect(rows).toHaveLength(6);
+    expect(rows.filter((row) => /PASS|FAIL/.test(Object.values(row).join(' ')))).toHaveLength(4);
+  }, 240_000);
 });

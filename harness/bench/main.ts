@@ -3,7 +3,9 @@
  * baseline measured in that same run (raw requests, a Scan, or the peer libraries). Prints a
  * table and writes the results as JSON.
  *
- *   npm run bench -- [--out FILE] [--quick] [--endpoint URL]
+ *   npm run bench -- [--out FILE] [--quick] [--endpoint URL] [--only group]
+ *
+ * `--only group` runs only the lease group benchmarks (`group.ts`).
  *
  * `--quick` is a reduced run (under 3 minutes): fewer iterations, trials and lease periods, and a
  * smaller reaper table.
@@ -21,8 +23,10 @@ import { benchReaper } from './reaper.js';
 import { benchContention } from './contention.js';
 import { benchImportTime } from './import-time.js';
 import { benchSemaphore, semaphoreRows } from './semaphore.js';
+import { benchGroups, groupBenchOptions, groupRows } from './group.js';
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, endpoint: { type: 'string' }, only: { type: 'string' } } });
+if (values.only !== undefined && values.only !== 'group') throw new Error(`--only: the one selectable set is 'group', got '${values.only}'`);
 const quick = values.quick === true;
 const out = values.out ?? join('harness', 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const leaseMs = 2_000;
@@ -32,6 +36,20 @@ const log = (line: string) => console.log(`  ${line}`);
 const server = values.endpoint ? undefined : await startEmbeddedDynamoDB();
 const endpoint = values.endpoint ?? server!.endpoint;
 const started = performance.now();
+if (values.only === 'group') {
+  try {
+    console.log(`bench --only group${quick ? ' --quick' : ''} on ${server?.kind ?? endpoint} · ${cpus().length} CPUs · Node ${process.versions.node}`);
+    const group = await benchGroups({ ...groupBenchOptions(endpoint, quick), log });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ backend: server?.kind ?? endpoint, quick, date: new Date().toISOString(), group }, null, 2)}\n`);
+    console.log(`\nresults (${((performance.now() - started) / 1_000).toFixed(0)} s)`);
+    console.table(groupRows(group));
+    console.log(`\nwrote ${out}`);
+  } finally {
+    await server?.stop();
+  }
+  process.exit(0);
+}
 try {
   console.log(`bench${quick ? ' --quick' : ''} on ${server?.kind ?? endpoint} · ${cpus().length} CPUs · Node ${process.versions.node}`);
   console.log('acquire + release, uncontended...');
@@ -48,6 +66,8 @@ try {
   const semaphore = await benchSemaphore({ endpoint, trials: quick ? 5 : 20, failoverTrials: quick ? 3 : 10, leaseMs, skewMs, log });
   console.log('import time of a bundled singleton handler...');
   const importTime = await benchImportTime({ runs: quick ? 7 : 15 });
+  console.log('lease groups: requests per hour, failover, balance, scale...');
+  const group = await benchGroups({ ...groupBenchOptions(endpoint, quick), log });
 
   const cheapestPeer = Math.min(...Object.entries(cost.costPerLeaderHourUsd).filter(([name]) => name !== 'leasehold').map(([, usd]) => usd));
   const results = {
@@ -68,6 +88,7 @@ try {
     contention,
     semaphore,
     importTime,
+    group,
     targets: {
       acquireReleaseRatio: { target: 1.1, actual: acquireRelease.ratio },
       failoverRatioP99: { target: 1.15, actual: failover.ratioP99 },
@@ -75,6 +96,11 @@ try {
       followers4To50: { target: 1.5, actual: cost.followersRatio.leasehold! },
       reaperRequestsTableGrowth: { target: 1, actual: reaper!.requests / smallerTable!.requests },
       singletonImportRatio: { target: 1.1, actual: importTime.ratio },
+      groupRequestsVsPerLease: { target: 1 / 50, actual: group.requests.ratio },
+      groupFailoverP99VsBound: { target: 1, actual: group.fleet.failoverP99Ms / group.fleet.failoverBoundMs },
+      groupBalanceLeasePeriods: { target: 3, actual: group.fleet.balanceMaxPeriods },
+      groupScaleRequestsRatio: { target: 1.25, actual: group.scale.requestsRatio },
+      groupCpuPerMember: { target: 0.05, actual: group.scale.maxCpuPerMember },
     },
   };
   mkdirSync(dirname(out), { recursive: true });
@@ -114,6 +140,7 @@ try {
       baseline: `${fixed(importTime.baseline.medianMs, 1)} / ${fixed(importTime.baseline.p90Ms, 1)} (lib-dynamodb alone)`,
     },
   });
+  console.table(groupRows(group));
   console.log('targets:');
   for (const [name, { target, actual }] of Object.entries(results.targets)) {
     console.log(`  ${name.padEnd(28)} ${fixed(actual)} (target <= ${target}) ${actual <= target ? 'met' : 'NOT MET'}`);
