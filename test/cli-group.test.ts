@@ -36,8 +36,9 @@ interface GroupJson {
 /** Work that runs until its partition's signal aborts. */
 const untilStopped = (partition: Partition) => new Promise<void>((resolve) => partition.signal.addEventListener('abort', () => resolve(), { once: true }));
 
-describe('leasehold CLI on lease groups', () => {
-  const backend = referenceBackend();
+const backend = referenceBackend();
+
+describe.skipIf(!backend.features.transactions)('leasehold CLI on lease groups', () => {
   const table = uniqueTableName('cli-group');
   const noSessionIndexTable = uniqueTableName('cli-no-sessions');
   const cliAt = async (endpoint: string, ...args: string[]): Promise<Run> => {

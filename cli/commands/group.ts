@@ -23,7 +23,8 @@ export function groupCommand(program: Command, cli: Cli): void {
       "Show a lease group's members (its sessions, from one Query of the session index) and its balance. Each member is judged " +
         'alive or dead by this machine\'s wall clock and --skew, as the members judge each other, and shown with the partitions ' +
         'it published it owns and wants, its weight and its fair share of the alive members. Without --count or --names the ' +
-        'partitions counted are those the members published, so partitions nobody owns are not seen.',
+        'partitions counted are those the members published, so partitions nobody owns are not seen; with them, a partition no ' +
+        'member lists counts as unowned (so do those of a member whose session the reaper has already marked expired).',
     )
     .argument('<group>', 'the group name (LeaseGroup `group`)')
     .addOption(new Option('--count <n>', 'the group has partitions "0" to "n-1" (LeaseGroup `names: { count }`)').argParser(countOption).conflicts('names'))
