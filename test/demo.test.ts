@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Verdict } from '../harness/proof/check.js';
+import type { GroupVerdict } from '../harness/proof/check-group.js';
 
 const run = promisify(execFile);
 
@@ -45,4 +46,23 @@ describe('the demo (npm start)', () => {
     expect(verdict.writesRejected, 'a frozen leader\'s write is refused after it resumes').toBeGreaterThanOrEqual(1);
     expect(existsSync(join(out, 'timeline.svg'))).toBe(true);
   }, 120_000);
+
+  it('in group mode, shares the partitions, rebalances after kill, stop and join, and every partition passes every check', async () => {
+    const groupOut = join(out, 'group');
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'harness/demo/main.ts', '--group', '16', '--workers', '3', '--duration', '30s', '--fault-every', '4s', '--out', groupOut],
+      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 120_000 },
+    ).catch((error: { code?: number; stdout?: string; stderr?: string }) => {
+      throw new Error(`demo --group exited with ${error.code}\n${error.stdout}\n${error.stderr}`);
+    });
+    console.log(stdout.slice(stdout.indexOf('verdict:')));
+    expect(stdout).toContain('verdict: SAFE: every check held, in every partition');
+    const verdict = JSON.parse(readFileSync(join(groupOut, 'verdict.json'), 'utf8')) as GroupVerdict;
+    expect(verdict.violations).toEqual([]);
+    expect(verdict.partitions).toBe(16);
+    expect(verdict.acquisitions, 'every partition was owned').toBeGreaterThanOrEqual(16);
+    expect(verdict.writesAccepted).toBeGreaterThan(0);
+    expect(existsSync(join(groupOut, 'timeline.svg'))).toBe(true);
+  }, 150_000);
 });

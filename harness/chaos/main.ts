@@ -6,8 +6,13 @@
  * runs on a timer throughout. At the end every history and the ledger are checked; the exit code
  * is 0 only with zero violations.
  *
+ * `--group N`: the workers are members of one `LeaseGroup` sharing N partitions, each owner
+ * appending fenced entries to its partition's own ledger; the same faults hit the worker owning
+ * the most partitions where the single run hits the leader (resign: it leaves the group,
+ * releasing everything, and joins again), and every check runs per partition.
+ *
  *   npm run chaos -- [--minutes 1] [--seed N] [--workers 5] [--lease 2s] [--skew 200ms]
- *                    [--fault-every 2s] [--endpoint URL] [--out DIR]
+ *                    [--fault-every 2s] [--faults kill,stop,...] [--group N] [--endpoint URL] [--out DIR]
  */
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -20,12 +25,14 @@ import type { NetworkFaultCounts } from '../../lib/testing/faults.js';
 import { parseDuration } from '../../cli/duration.js';
 import { historyNow, readHistory } from '../proof/history.js';
 import { check, checkLedger } from '../proof/check.js';
-import { timelineSvg } from '../proof/timeline.js';
+import { checkGroup } from '../proof/check-group.js';
+import { groupTimelineSvg, timelineSvg } from '../proof/timeline.js';
 import { Cluster } from '../cluster/cluster.js';
 import { readLedger } from '../cluster/ledger.js';
+import { readPartitionLedgers } from '../cluster/group-ledgers.js';
 import { startReaperTimer } from '../cluster/reaper-timer.js';
 import { FAULT_KINDS, runChaos, wallOffset, type FaultKind } from './plan.js';
-import { chaosSummary } from './summary.js';
+import { chaosSummary, groupChaosSummary } from './summary.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +43,7 @@ const { values: args } = parseArgs({
     skew: { type: 'string', default: '200ms' },
     'fault-every': { type: 'string', default: '2s' },
     faults: { type: 'string' },
+    group: { type: 'string' },
     endpoint: { type: 'string' },
     out: { type: 'string' },
   },
@@ -50,6 +58,8 @@ const workerCount = Number(args.workers);
 if (!Number.isInteger(workerCount) || workerCount < 3 || workerCount > 20) fail('--workers must be a whole number from 3 to 20');
 const seed = args.seed === undefined ? Math.floor(Math.random() * 1_000_000_000) : Number(args.seed);
 if (!Number.isSafeInteger(seed) || seed < 0) fail('--seed must be a non-negative whole number');
+const partitions = args.group === undefined ? undefined : Number(args.group);
+if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1_000)) fail('--group must be a whole number of partitions from 1 to 1000');
 const leaseMs = parseDuration('--lease', args.lease);
 const skewMs = parseDuration('--skew', args.skew);
 const faultEveryMs = parseDuration('--fault-every', args['fault-every']);
@@ -62,16 +72,26 @@ const followerWakeMs = leaseMs / 2; // the elector's default
  * one second for injected latency, throttling backoff and a busy machine's scheduling.
  */
 const leaderlessBoundMs = leaseMs + 2 * skewMs + followerWakeMs + 1_000;
+/**
+ * Group mode: the longest a partition may go unowned after one failure. The same allowance, with
+ * the group's busy round (a quarter of the lease) in place of the follower's wake-up.
+ */
+const unownedBoundMs = leaseMs + 2 * skewMs + leaseMs / 4 + 1_000;
 const out = args.out ?? join('.leasehold', `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
-console.log(`chaos: seed ${seed} · ${workerCount} workers · ${minutes} min · lease ${leaseMs} ms · skew ${skewMs} ms · replay with --seed ${seed}`);
+console.log(`chaos: seed ${seed} · ${workerCount} workers${partitions ? ` · group of ${partitions} partitions` : ''} · ${minutes} min · lease ${leaseMs} ms · skew ${skewMs} ms · replay with --seed ${seed}`);
 const random = seededRandom(seed);
 const server = args.endpoint ? undefined : await startEmbeddedDynamoDB();
 const endpoint = args.endpoint ?? server!.endpoint;
 const client = new DynamoDBClient(localClientConfig(endpoint));
 const tableName = 'leasehold-chaos';
 const ledger = { tableName, ledgerName: 'chaos-ledger' };
+if (partitions !== undefined && server?.kind === 'dynalite') {
+  await server.stop();
+  fail('--group needs transactions, which dynalite lacks: install Java for DynamoDB Local, or pass --endpoint');
+}
 await createLeaseTable(client, tableName);
+const group = partitions === undefined ? undefined : { name: 'chaos', partitions, writeEveryMs: 2_000 };
 
 const cluster = new Cluster({
   endpoint,
@@ -83,6 +103,7 @@ const cluster = new Cluster({
   transactions: server?.kind !== 'dynalite',
   out,
   seed,
+  ...(group && { group }),
 });
 for (let i = 0; i < workerCount; i++) cluster.startWorker(wallOffset(random, skewMs));
 const reaper = startReaperTimer({ client, tableName, skewMs, record: (event) => cluster.record(event) });
@@ -93,10 +114,10 @@ let interrupted = false;
 process.once('SIGINT', () => (interrupted = true));
 const progress = setInterval(() => {
   const leader = cluster.leader();
-  console.log(
-    `  ${((historyNow() - started) / 1_000).toFixed(0).padStart(4)} s  leader ${leader ? `${leader.name} (token ${leader.token})` : 'none'}` +
-      `  ·  ${cluster.running().length} running`,
-  );
+  const state = group
+    ? `owned ${cluster.running().map((w) => `${w.name} ${w.owned}`).join(', ')}`
+    : `leader ${leader ? `${leader.name} (token ${leader.token})` : 'none'}`;
+  console.log(`  ${((historyNow() - started) / 1_000).toFixed(0).padStart(4)} s  ${state}  ·  ${cluster.running().length} running`);
 }, 10_000);
 const injected = await runChaos(cluster, { leaseMs, skewMs, faultEveryMs, random, kinds: kinds as FaultKind[], done: () => interrupted || historyNow() >= endsAt });
 
@@ -108,11 +129,33 @@ const faultsFired = Object.fromEntries(
   faultKinds.map((kind) => [kind, cluster.workers.reduce((sum, w) => sum + (w.faults[kind] ?? 0), 0)]),
 ) as Record<(typeof faultKinds)[number], number> satisfies NetworkFaultCounts;
 await cluster.shutdown();
-const entries = await readLedger(client, ledger);
+const entries = group ? [] : await readLedger(client, ledger);
+const ledgers = group ? await readPartitionLedgers(client, ledger, group.partitions) : undefined;
 client.destroy();
 await server?.stop();
 
 const events = readHistory(cluster.historyFiles());
+if (group) {
+  const verdict = checkGroup(events, runEnd, [...ledgers!.keys()], ledgers!, { leaderlessBoundMs: unownedBoundMs });
+  const svgFile = join(out, 'timeline.svg');
+  writeFileSync(svgFile, groupTimelineSvg(events, verdict.tenures, `leasehold chaos, ${group.partitions} partitions, seed ${seed}: ${verdict.ok ? 'no violations' : 'VIOLATIONS'}`));
+  const summary = groupChaosSummary({
+    seed,
+    minutes: (runEnd - started) / 60_000,
+    workers: cluster.workers.length,
+    leaseMs,
+    skewMs,
+    unownedBoundMs,
+    verdict,
+    ledgerEntries: [...ledgers!.values()].reduce((sum, l) => sum + l.length, 0),
+    injected,
+    faultsFired,
+  });
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary.json, null, 2)}\n`);
+  console.log(summary.text);
+  console.log(`  histories: ${relative(process.cwd(), join(out, 'history'))}/  ·  timeline: ${relative(process.cwd(), svgFile)}`);
+  process.exit(verdict.ok ? 0 : 1);
+}
 const verdict = check(events, runEnd, { leaderlessBoundMs });
 const ledgerViolations = checkLedger(entries, events);
 const safe = verdict.ok && ledgerViolations.length === 0;

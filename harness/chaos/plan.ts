@@ -65,7 +65,7 @@ export async function runChaos(cluster: Cluster, options: ChaosOptions): Promise
       case 'kill':
         cluster.kill(leader);
         await delay(1_000); // an orchestrator starts a replacement
-        cluster.startWorker(wallOffset(random, skewMs));
+        cluster.join(wallOffset(random, skewMs));
         break;
       case 'stop':
         cluster.freeze(leader);

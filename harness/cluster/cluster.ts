@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkFaultCounts, NetworkFaultSettings } from '../../lib/testing/faults.js';
 import { historyNow, historyWriter, type HistoryEvent } from '../proof/history.js';
-import type { ControllerMessage, WorkerConfig, WorkerMessage } from './messages.js';
+import type { ControllerMessage, GroupSettings, WorkerConfig, WorkerMessage } from './messages.js';
 
 /** What the controller knows of one worker. */
 export interface WorkerState {
@@ -21,6 +21,8 @@ export interface WorkerState {
   token: number | undefined;
   remainingMs: number;
   writes: number;
+  /** Group mode: how many partitions it owns, as it last reported. */
+  owned: number;
   /** Network faults that fired in this worker, as it last reported. */
   faults: NetworkFaultCounts;
 }
@@ -37,6 +39,8 @@ export interface ClusterOptions {
   readonly out: string;
   /** Seeds each worker's randomness (worker i gets seed + i). */
   readonly seed: number;
+  /** Group mode: every worker runs a `LeaseGroup` over these partitions (`group-worker.ts`). */
+  readonly group?: GroupSettings;
   /** Every event, from any worker or the controller, as it happens. */
   readonly onEvent?: (event: HistoryEvent) => void;
 }
@@ -66,7 +70,7 @@ export class Cluster {
 
   startWorker(wallOffsetMs = 0): WorkerState {
     const name = `worker-${this.workers.length + 1}`;
-    const { endpoint, tableName, leaseName, ledgerName, leaseMs, skewMs, transactions, seed } = this.options;
+    const { endpoint, tableName, leaseName, ledgerName, leaseMs, skewMs, transactions, seed, group } = this.options;
     const config: WorkerConfig = {
       endpoint,
       tableName,
@@ -79,12 +83,14 @@ export class Cluster {
       historyFile: join(this.historyDir, `${name}.jsonl`),
       seed: seed + this.workers.length + 1,
       wallOffsetMs,
+      ...(group && { group }),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), JSON.stringify(config)], {
+    const program = join(import.meta.dirname, group ? 'group-worker.ts' : 'worker.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', program, JSON.stringify(config)], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    const state: WorkerState = { name, pid: child.pid, condition: 'running', leading: false, token: undefined, remainingMs: 0, writes: 0, faults: { throttled: 0, dropped: 0, delayed: 0, hiddenRetries: 0, conflicts: 0 } };
+    const state: WorkerState = { name, pid: child.pid, condition: 'running', leading: false, token: undefined, remainingMs: 0, writes: 0, owned: 0, faults: { throttled: 0, dropped: 0, delayed: 0, hiddenRetries: 0, conflicts: 0 } };
     this.workers.push(state);
     this.children.set(name, child);
     child.on('message', (message: WorkerMessage) => {
@@ -92,19 +98,37 @@ export class Cluster {
         this.options.onEvent?.(message.event);
         if (message.event.kind === 'write' && message.event.outcome === 'accepted') state.writes++;
       } else {
-        Object.assign(state, { leading: message.leading, token: message.token, remainingMs: message.remainingMs, faults: message.faults });
+        Object.assign(state, { leading: message.leading, token: message.token, remainingMs: message.remainingMs, faults: message.faults, owned: message.owned ?? 0 });
       }
     });
     child.on('exit', () => {
       if (state.condition === 'running') state.condition = 'exited';
       state.leading = false;
+      state.owned = 0;
     });
     return state;
   }
 
-  /** The worker that says it leads and is not frozen, if any. */
+  /**
+   * A worker joins the running cluster (a replacement after a kill, or one more). In group mode
+   * the join is recorded, as the event the group rebalances after.
+   */
+  join(wallOffsetMs = 0): WorkerState {
+    if (this.options.group) this.record({ t: historyNow(), worker: `worker-${this.workers.length + 1}`, kind: 'fault', fault: 'join' });
+    return this.startWorker(wallOffsetMs);
+  }
+
+  /**
+   * The worker that says it leads and is not frozen, if any. In group mode: the running worker
+   * owning the most partitions, once every partition is owned by a running worker (a fault is
+   * over when the group has recovered from it).
+   */
   leader(): WorkerState | undefined {
-    return this.workers.find((w) => w.leading && w.condition === 'running');
+    const running = this.running();
+    const { group } = this.options;
+    if (!group) return running.find((w) => w.leading);
+    if (running.reduce((sum, w) => sum + w.owned, 0) < group.partitions) return undefined;
+    return running.reduce<WorkerState | undefined>((most, w) => (w.owned > (most?.owned ?? 0) ? w : most), undefined);
   }
 
   running(): WorkerState[] {
@@ -116,6 +140,7 @@ export class Cluster {
     this.children.get(worker.name)!.kill('SIGKILL');
     worker.condition = 'killed';
     worker.leading = false;
+    worker.owned = 0;
   }
 
   /** SIGSTOP: the process freezes mid-whatever, its timers and sockets with it. */

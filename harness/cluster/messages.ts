@@ -5,7 +5,7 @@ import type { HistoryEvent } from '../proof/history.js';
 export type WorkerMessage =
   | { type: 'event'; event: HistoryEvent }
   /** Sent a few times a second: what the worker believes right now. */
-  | { type: 'status'; leading: boolean; token: number | undefined; remainingMs: number; faults: NetworkFaultCounts };
+  | { type: 'status'; leading: boolean; token: number | undefined; remainingMs: number; faults: NetworkFaultCounts; owned?: number };
 
 /** Controller → worker. */
 export type ControllerMessage =
@@ -35,4 +35,19 @@ export interface WorkerConfig {
   readonly seed: number;
   /** How far off the host's wall clock this worker's starts. */
   readonly wallOffsetMs: number;
+  /** Group mode: the worker runs a `LeaseGroup` over these partitions instead of one elector. */
+  readonly group?: GroupSettings;
 }
+
+/** A lease group the workers share (group mode of the demo and the chaos run). */
+export interface GroupSettings {
+  /** The group's name. */
+  readonly name: string;
+  /** Partitions `"0"` to `"partitions-1"`. */
+  readonly partitions: number;
+  /** Time between one partition's ledger writes while it is owned. */
+  readonly writeEveryMs: number;
+}
+
+/** Partition `name`'s ledger: its own item, beside the leases (`<ledgerName>#<name>`). */
+export const partitionLedgerName = (ledgerName: string, partition: string) => `${ledgerName}#${partition}`;

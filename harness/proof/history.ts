@@ -14,6 +14,11 @@ interface Stamped {
   t: number;
   /** The worker's own wall clock at that moment (it may be skewed on purpose), for reading the history. */
   wall?: number;
+  /**
+   * Group mode: the partition an `elected` (acquired), `deposed` (lost) or `write` event is about.
+   * The checks then run per partition (`check-group.ts`).
+   */
+  partition?: string;
 }
 
 /** What became of a fenced write: the resource took it, refused it, or the answer was lost. */

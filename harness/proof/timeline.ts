@@ -17,14 +17,18 @@ const COLORS = { bar: '#2b6cb0', accepted: '#2f855a', rejected: '#c53030', unkno
 
 const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** `lanes`: every worker that took part, so one that never led or wrote still gets its lane. */
+/**
+ * `lanes`: every worker that took part, so one that never led or wrote still gets its lane;
+ * with `onlyLanes`, those lanes and no others (events of anyone else are drawn along the top).
+ */
 export function timelineSvg(
   events: readonly HistoryEvent[],
   tenures: readonly Tenure[],
   title: string,
   lanes: readonly string[] = [],
+  onlyLanes = false,
 ): string {
-  const workers = [...new Set([...lanes, ...events.map((e) => e.worker)])]
+  const workers = [...new Set([...lanes, ...(onlyLanes ? [] : events.map((e) => e.worker))])]
     .filter((w) => w !== 'controller' && w !== 'reaper')
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const start = events[0]?.t ?? 0;
@@ -78,4 +82,16 @@ export function timelineSvg(
     legend,
     '</svg>',
   ].join('\n');
+}
+
+/**
+ * A group-mode run's timeline: one lane per partition (`p<name>`), a bar per ownership labelled
+ * with its token (hover for the owner), writes on their partition's lane, faults along the top.
+ */
+export function groupTimelineSvg(events: readonly HistoryEvent[], tenures: readonly (Tenure & { partition: string })[], title: string): string {
+  const lane = (partition: string) => `p${partition}`;
+  const laned = events.map((e) => (e.partition === undefined ? e : { ...e, worker: lane(e.partition) }));
+  const bars = tenures.map((t) => ({ ...t, worker: lane(t.partition), endedBy: `${t.endedBy} (owner ${t.worker})` }));
+  const lanes = [...new Set(tenures.map((t) => lane(t.partition)))];
+  return timelineSvg(laned, bars, title, lanes, true);
 }
