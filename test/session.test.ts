@@ -9,7 +9,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, fencedWrite, FencedWriteRejectedError, InvalidArgumentError, LeaseClient, LeaseLostError, ManualClock } from '../lib/index.js';
+import { createLeaseTable, fencedWrite, FencedWriteRejectedError, InvalidArgumentError, LeaseClient, LeaseLostError, LeaseUnavailableError, ManualClock } from '../lib/index.js';
 import { LeaseStore } from '../lib/core/lease-store.js';
 import { Session } from '../lib/session/session.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
@@ -285,6 +285,43 @@ describe.each(backends())('sessions on $name', (backend) => {
     expect((await live.members()).map((m) => m.session)).toEqual([live.name]);
     expect((await rawItem(client, tableName, dead.name))?.state?.S).toBe('expired');
     deadClient.destroy();
+  });
+
+  it('a plain contender waits politely on a session-owned lease: never takeable by the plain rules, a readable busy error', async () => {
+    const session = await open('polite');
+    await session.tryAcquire('polite-1');
+    const counting = clientFor(backend);
+    let requests = 0;
+    counting.middlewareStack.add((next) => (args) => (requests++, next(args)), { step: 'initialize', name: 'testCount' });
+    const plain = new LeaseClient({ tableName, client: counting });
+    expect((await plain.peek('polite-1')).takeableInMs).toBe(Number.POSITIVE_INFINITY);
+    requests = 0;
+    const error = await plain.acquire('polite-1', { leaseMs: 1_000, waitMs: 600, pollMs: 250 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseUnavailableError);
+    expect((error as Error).message).toContain('for as long as its session lives');
+    // A few tries over the wait (two requests each where a refusal returns no item), not a busy loop.
+    expect(requests).toBeLessThanOrEqual(10);
+    counting.destroy();
+  });
+
+  it("refuses to revoke a session's lease, whose holder would not learn of it while its session lives", async () => {
+    const session = await open('revoke');
+    const lease = await session.tryAcquire('revoke-1');
+    const operator = new LeaseClient({ tableName, client });
+    await expect(operator.revoke('revoke-1', lease!.fencingToken)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await rawItem(client, tableName, 'revoke-1'))?.ownerSession?.S).toBe(session.name);
+  });
+
+  it.skipIf(!backend.features.transactions)('revoking a session ends every lease held through it, which others then take at once', async () => {
+    const session = await open('revoke-session');
+    const lease = await session.tryAcquire('revoke-session-1');
+    const operator = new LeaseClient({ tableName, client });
+    expect(await operator.revoke(session.name, session.generation)).toBe(true);
+    await session.publish({ after: 'revoke' }).catch(() => {});
+    expect(session.isHeld).toBe(false);
+    expect(lease!.signal.aborted).toBe(true);
+    const other = await open('revoke-session');
+    expect((await other.tryAcquire('revoke-session-1'))?.fencingToken).toBe(2);
   });
 
   it('refuses bad input with typed errors and stores nothing', async () => {

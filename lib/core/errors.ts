@@ -55,7 +55,10 @@ export class LeaseUnavailableError extends LeaseholdError {
   readonly waitedMs: number;
   constructor(leaseName: string, holder: HolderSnapshot | undefined, waitedMs: number) {
     const who = holder
-      ? ` (held by ${holder.holderId} with fencing token ${holder.fencingToken}, expiring at ${new Date(holder.expiresAt).toISOString()})`
+      ? ` (held by ${holder.holderId} with fencing token ${holder.fencingToken}, ${
+          // A lease held through a session has no expiry of its own.
+          Number.isFinite(holder.expiresAt) ? `expiring at ${new Date(holder.expiresAt).toISOString()}` : 'for as long as its session lives'
+        })`
       : '';
     super(
       `Lease "${leaseName}" is unavailable after waiting ${Math.round(waitedMs)} ms${who}. ` +

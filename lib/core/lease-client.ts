@@ -297,7 +297,17 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     const nonce = randomUUID();
     const outcome = await this.send(undefined, (signal) => this.store.release({ name, fencingToken, nonce, wallNow: this.clock.wallNow() }, signal));
     // A refusal carrying our nonce is our own earlier send of this same write, answered late.
-    return writeLanded(outcome, nonce);
+    if (writeLanded(outcome, nonce)) return true;
+    const owner = !outcome.landed && outcome.current?.state === 'held' && outcome.current.fencingToken === fencingToken ? outcome.current.owner : undefined;
+    if (owner) {
+      // Its holder would go on believing for as long as its session lives, not one lease period.
+      throw new InvalidArgumentError(
+        'name',
+        `"${name}" is held through session "${owner.session}", whose holder would not learn of a revoke until that session ends; ` +
+          'revoke the session lease instead (its holder then loses every lease it holds through it at its next renewal)',
+      );
+    }
+    return false;
   }
 
   private described(record: LeaseRecord): LeaseDescription {
@@ -384,6 +394,12 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
     if (!current || current.state === 'released') {
       this.observations.delete(name);
       return { current, takeableInMs: 0 };
+    }
+    if (current.owner && current.state === 'held') {
+      // Held through a session: it lasts as long as that session, which neither plain rule can
+      // see (no expiry of its own, a revision that stands still). Only its release frees it.
+      this.observations.delete(name);
+      return { current, takeableInMs: Number.POSITIVE_INFINITY };
     }
     const now = this.clock.monotonicNow();
     let observed = this.observations.get(name);

@@ -172,8 +172,9 @@ export class LeaseStore {
     const mine = request.holderId !== undefined;
     const input = withPlaceholders(
       {
-        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup',
-        ConditionExpression: mine ? when.heldByMe : when.heldAtToken,
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup, #ownerSession, #sessionGeneration',
+        // An operator's revoke leaves a session's lease alone: see `LeaseClient.revoke`.
+        ConditionExpression: mine ? when.heldByMe : `${when.heldAtToken} AND attribute_not_exists(#ownerSession)`,
       },
       { ':fencingToken': request.fencingToken, ':nonce': request.nonce, ':wallNow': request.wallNow, ':holderId': request.holderId },
     );
