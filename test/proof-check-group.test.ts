@@ -85,6 +85,16 @@ describe('the per-partition checker', () => {
     expect(checkGroup(events, 3_500, partitions, new Map([['1', ledgers.get('1')!], ['0', [{ token: 1, id: 'w1#1' }]]]), { leaderlessBoundMs: 3_000 }).ok).toBe(true);
   });
 
+  it('reports a running member that owns nothing for longer than the bound, and not a killed one', () => {
+    // w3 joins at 200 and never gets a partition; w1 owns nothing after it is killed, which is no fault of the group.
+    const events = [...healthy, { t: 200, worker: 'w3', kind: 'fault', fault: 'join' } as HistoryEvent].sort((a, b) => a.t - b.t);
+    const verdict = checkGroup(events, 4_000, partitions, ledgers, { idleBoundMs: 3_000 });
+    // Sampled every 100 ms: w2 is seen idle from 100 to 400, and owns partition 1 at 500.
+    expect(verdict.idleMs).toMatchObject({ w1: 0, w2: 300, w3: 3_800 });
+    expect(verdict.violations).toEqual(['member w3: owned no partition for 3800 ms while running (bound 3000 ms)']);
+    expect(checkGroup(events, 3_100, partitions, ledgers, { idleBoundMs: 3_000 }).ok).toBe(true);
+  });
+
   it('reports an event about a partition the group does not have', () => {
     const events: HistoryEvent[] = [...healthy, { t: 50, worker: 'w1', kind: 'elected', token: 1, partition: '9' }];
     expect(checkGroup(events, 4_000, partitions, ledgers).violations).toEqual(['partition 9: not one of the group\'s partitions (elected by w1)']);

@@ -77,6 +77,8 @@ const leaderlessBoundMs = leaseMs + 2 * skewMs + followerWakeMs + 1_000;
  * the group's busy round (a quarter of the lease) in place of the follower's wake-up.
  */
 const unownedBoundMs = leaseMs + 2 * skewMs + leaseMs / 4 + 1_000;
+/** Group mode: the longest a running member may own nothing (joined or back, it gets its share by handoffs within a few rounds). */
+const idleBoundMs = 10 * leaseMs;
 const out = args.out ?? join('.leasehold', `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 console.log(`chaos: seed ${seed} · ${workerCount} workers${partitions ? ` · group of ${partitions} partitions` : ''} · ${minutes} min · lease ${leaseMs} ms · skew ${skewMs} ms · replay with --seed ${seed}`);
@@ -136,7 +138,7 @@ await server?.stop();
 
 const events = readHistory(cluster.historyFiles());
 if (group) {
-  const verdict = checkGroup(events, runEnd, [...ledgers!.keys()], ledgers!, { leaderlessBoundMs: unownedBoundMs });
+  const verdict = checkGroup(events, runEnd, [...ledgers!.keys()], ledgers!, { leaderlessBoundMs: unownedBoundMs, idleBoundMs });
   const svgFile = join(out, 'timeline.svg');
   writeFileSync(svgFile, groupTimelineSvg(events, verdict.tenures, `leasehold chaos, ${group.partitions} partitions, seed ${seed}: ${verdict.ok ? 'no violations' : 'VIOLATIONS'}`));
   const summary = groupChaosSummary({
@@ -146,6 +148,7 @@ if (group) {
     leaseMs,
     skewMs,
     unownedBoundMs,
+    idleBoundMs,
     verdict,
     ledgerEntries: [...ledgers!.values()].reduce((sum, l) => sum + l.length, 0),
     injected,

@@ -87,6 +87,8 @@ export interface GroupChaosFacts extends Omit<ChaosFacts, 'verdict' | 'ledger' |
   readonly verdict: GroupVerdict;
   /** The longest a partition may go unowned after one failure. */
   readonly unownedBoundMs: number;
+  /** The longest a running member may own no partition. */
+  readonly idleBoundMs: number;
   readonly ledgerEntries: number;
 }
 
@@ -118,6 +120,7 @@ export function groupChaosSummary(facts: GroupChaosFacts): { text: string; json:
     ['ledger tokens never went down', yesOr(count(unprefixed, 'stale write landed'), 'stale writes landed')],
     ['ledgers match the histories', yesOr(ledgerCount - count(unprefixed, 'stale write landed'), 'mismatches')],
     [`unowned at most ${ms(facts.unownedBoundMs)}`, `${yesOr(count(unprefixed, 'leaderless'), 'longer spells')} (longest ${ms(longestUnowned)})`],
+    [`no member idle over ${ms(facts.idleBoundMs)}`, `${yesOr(count(unprefixed, 'member'), 'members stuck')} (longest ${ms(Math.max(0, ...Object.values(verdict.idleMs)))})`],
   ];
   const row = (label: string, value: string) => `  ${label.padEnd(38)} ${value}`;
   const lines = [
@@ -150,6 +153,8 @@ export function groupChaosSummary(facts: GroupChaosFacts): { text: string; json:
       leaseMs: facts.leaseMs,
       skewMs: facts.skewMs,
       unownedBoundMs: facts.unownedBoundMs,
+      idleBoundMs: facts.idleBoundMs,
+      idleMs: verdict.idleMs,
       longestUnownedMs: longestUnowned,
       acquisitions: verdict.acquisitions,
       handoffs: verdict.handoffs,

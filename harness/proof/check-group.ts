@@ -42,6 +42,8 @@ export interface GroupVerdict {
   readonly recoveries: readonly { readonly fault: string; readonly worker: string; readonly partitions: number; readonly ms: number }[];
   /** After each event that changes the members: the time until every partition was owned and max − min ≤ 1, ms (undefined: not before the next event). */
   readonly rebalances: readonly { readonly fault: string; readonly worker: string; readonly ms: number | undefined }[];
+  /** Each live worker's longest spell owning no partition while it ran (killed and frozen time aside), ms. */
+  readonly idleMs: Readonly<Record<string, number>>;
   /** Partitions per live worker at the run's end. */
   readonly finalCounts: Readonly<Record<string, number>>;
   readonly writesAccepted: number;
@@ -56,12 +58,20 @@ type Fault = Extract<HistoryEvent, { kind: 'fault' }>;
  * partition without one is judged as empty). `options.leaderlessBoundMs` bounds each partition's
  * unowned spells.
  */
+export interface GroupCheckOptions extends CheckOptions {
+  /**
+   * The longest a running member may own no partition at all (a new member gets its share by
+   * handoffs within a few rounds; one that never does is stuck). @default no limit
+   */
+  readonly idleBoundMs?: number;
+}
+
 export function checkGroup(
   events: readonly HistoryEvent[],
   runEnd: number,
   partitions: readonly string[],
   ledgers: ReadonlyMap<string, readonly LedgerEntry[]>,
-  options: CheckOptions = {},
+  options: GroupCheckOptions = {},
 ): GroupVerdict {
   const faults = events.filter((e): e is Fault => e.kind === 'fault');
   const violations: string[] = [];
@@ -81,6 +91,13 @@ export function checkGroup(
   const tenures = [...verdicts].flatMap(([partition, v]) => v.tenures.map((t) => ({ ...t, partition })));
   const predecessors = [...verdicts.values()].flatMap((v) => v.tenures.slice(0, -1).map((t) => t.endedBy));
   const sum = (pick: (v: Verdict) => number) => all.reduce((total, v) => total + pick(v), 0);
+  const liveAt = membership(events, faults);
+  const idleMs = idleSpells(events[0]?.t ?? runEnd, runEnd, liveAt, tenures);
+  if (options.idleBoundMs !== undefined) {
+    for (const [worker, ms] of Object.entries(idleMs)) {
+      if (ms > options.idleBoundMs) violations.push(`member ${worker}: owned no partition for ${ms.toFixed(0)} ms while running (bound ${options.idleBoundMs} ms)`);
+    }
+  }
   return {
     ok: violations.length === 0,
     violations,
@@ -92,8 +109,9 @@ export function checkGroup(
     releases: predecessors.filter((reason) => reason === 'released' || reason === 'resigned').length,
     unownedGapsMs: all.flatMap((v) => v.leaderlessGapsMs),
     recoveries: recoveries(faults, tenures),
-    rebalances: rebalances(membership(events, faults), faults, tenures, partitions.length, runEnd),
-    finalCounts: countsAt(runEnd, tenures, membership(events, faults)(runEnd), runEnd),
+    rebalances: rebalances(liveAt, faults, tenures, partitions.length, runEnd),
+    idleMs,
+    finalCounts: countsAt(runEnd, tenures, liveAt(runEnd), runEnd),
     writesAccepted: sum((v) => v.writesAccepted),
     writesRejected: sum((v) => v.writesRejected),
     writesUnknown: sum((v) => v.writesUnknown),
@@ -157,6 +175,25 @@ function countsAt(t: number, tenures: readonly PartitionTenure[], live: Readonly
     if (open && live.has(tenure.worker)) counts[tenure.worker]!++;
   }
   return counts;
+}
+
+/** Each worker's longest spell running and owning nothing, sampled every 100 ms. */
+function idleSpells(start: number, runEnd: number, liveAt: (t: number) => Set<string>, tenures: readonly PartitionTenure[]): Record<string, number> {
+  const since = new Map<string, number>();
+  const longest: Record<string, number> = {};
+  for (let t = start; t <= runEnd; t += 100) {
+    const counts = countsAt(t, tenures, liveAt(t), runEnd);
+    for (const worker of new Set([...since.keys(), ...Object.keys(counts)])) {
+      if (counts[worker] === 0) {
+        if (!since.has(worker)) since.set(worker, t);
+        longest[worker] = Math.max(longest[worker] ?? 0, t - since.get(worker)!);
+      } else {
+        since.delete(worker);
+        longest[worker] ??= 0;
+      }
+    }
+  }
+  return longest;
 }
 
 /** For each event that changes the members: the first moment before the next one that the group is balanced. */
