@@ -7,7 +7,8 @@
  */
 import type { LeaseRecord } from '../lib/core/lease-record.js';
 import { fairShares } from '../lib/group/plan.js';
-import { publishedOf, sessionAlive, sessionNameOf } from './sessions.js';
+import { publishedOf } from '../lib/group/published.js';
+import { sessionAlive, sessionNameOf } from './sessions.js';
 
 /** Which partitions the view counts: every one the members published, or the group's own list. */
 export type PartitionSource = { readonly from: 'published' } | { readonly from: '--count' | '--names'; readonly names: readonly string[] };

@@ -1,6 +1,7 @@
 import type { LeaseDescription } from '../lib/index.js';
 import { formatDuration } from './duration.js';
-import { heldOwner, publishedOf, sessionNameOf } from './sessions.js';
+import { publishedOf } from '../lib/group/published.js';
+import { heldOwner, sessionNameOf } from './sessions.js';
 
 /** One line about a lease, as a person reads it. */
 export function describeLine(lease: LeaseDescription, now: number): string {

@@ -1,7 +1,6 @@
 /**
  * How the CLI reads sessions and lease groups out of lease items: which items are sessions (by
- * the name `<group>#session#<id>`, the one sign a scanned item carries), what a group member
- * published, and whether a session is alive by the contender rule.
+ * the name `<group>#session#<id>`, the one sign a scanned item carries), and whether a session is alive by the contender rule.
  *
  * @module
  */
@@ -24,20 +23,6 @@ export function sessionNameOf(name: string): SessionName | undefined {
   if (end <= 0 || !name.startsWith(SESSION_INFIX, end)) return undefined;
   const id = name.slice(end + SESSION_INFIX.length);
   return id.length > 0 ? { group: name.slice(0, end), id } : undefined;
-}
-
-/** What a lease group member publishes in its session item: `{ weight, owns, wants }`. */
-export interface Published {
-  readonly weight: number;
-  readonly owns: readonly string[];
-  readonly wants: readonly string[];
-}
-
-/** What a member published, read as the members read each other: defensively, weight 1 if unset. */
-export function publishedOf(data: Record<string, unknown> | undefined): Published {
-  const weight = typeof data?.weight === 'number' && Number.isFinite(data.weight) && data.weight > 0 ? data.weight : 1;
-  const list = (value: unknown) => (Array.isArray(value) ? [...new Set(value.filter((item): item is string => typeof item === 'string'))] : []);
-  return { weight, owns: list(data?.owns), wants: list(data?.wants) };
 }
 
 /** The fields of a session item that say whether it is alive. */

@@ -73,9 +73,9 @@ describe.each(backends().filter((backend) => backend.features.transactions))('le
     client.destroy();
   });
 
-  function member(group: string, names: LeaseGroup['names'] | { count: number }, options: { client?: DynamoDBClient; leaseMs?: number } = {}) {
+  function member(group: string, names: readonly string[] | { count: number }, options: { client?: DynamoDBClient; leaseMs?: number } = {}) {
     const leases = new LeaseClient({ tableName, client: options.client ?? client, skewMs: 200 });
-    const instance = new LeaseGroup({ leases, group, names: Array.isArray(names) ? names : names, leaseMs: options.leaseMs ?? 1_500 });
+    const instance = new LeaseGroup({ leases, group, names, leaseMs: options.leaseMs ?? 3_000 });
     groups.push(instance);
     return instance;
   }
@@ -96,13 +96,17 @@ describe.each(backends().filter((backend) => backend.features.transactions))('le
     b.on('lost', (loss) => loss.reason === 'handedOff' && handedOff.push(loss.name));
     runs.push(c.run(workFinishingIn(50, finished)));
     await until('4 each', () => ['a', 'b', 'c'].every((m) => beliefs.countOf(m) === 4));
-    expect(handedOff.length).toBe(4);
+    // Two from each of a and b; more only if a session was lost on a loaded machine and rejoined.
+    expect(handedOff.length).toBeGreaterThanOrEqual(4);
     // Every handed-over partition's work finished before its new owner took it (beliefs show no overlap).
     expect(beliefs.violations).toEqual([]);
     await Promise.all([a.close(), b.close(), c.close()]);
     await Promise.all(runs);
     expect(beliefs.owner.size).toBe(0);
-    expect(finished.length).toBe(16);
+    // Every partition's work ran to its end, each acquisition's once.
+    const acquisitions = [...beliefs.tokens.values()].reduce((sum, tokens) => sum + tokens.length, 0);
+    expect(acquisitions).toBeGreaterThanOrEqual(16);
+    expect(finished.length).toBe(acquisitions);
   });
 
   it('takes a dead member\'s partitions only after its signals fired, with larger tokens', async () => {

@@ -4,7 +4,8 @@ import { allLeases } from '../all-leases.js';
 import type { Cli } from '../context.js';
 import { formatDuration } from '../duration.js';
 import { leaseTable, textTable } from '../output.js';
-import { publishedOf, sessionAlive, sessionNameOf } from '../sessions.js';
+import { publishedOf } from '../../lib/group/published.js';
+import { sessionAlive, sessionNameOf } from '../sessions.js';
 
 export function listCommand(program: Command, cli: Cli): void {
   program

@@ -24,6 +24,7 @@ import { MAX_DATA_BYTES, checkDurationMs, rejectUnknownKeys } from '../core/vali
 import { Session, type SessionMember } from '../session/session.js';
 import { checkGroupName, checkPartitionName, checkSessionId, partitionLeaseName } from '../session/names.js';
 import { planRound, type MemberView, type Plan } from './plan.js';
+import { publishedOf, type Published } from './published.js';
 
 /** Options of {@link LeaseGroup}. */
 export interface LeaseGroupOptions {
@@ -108,13 +109,6 @@ export interface LeaseGroupEvents {
   balanced: [members: readonly GroupMember[]];
   /** A round, a release or a partition's work failed; the group goes on. */
   error: [error: unknown];
-}
-
-/** What a member publishes in its session item. */
-interface Published {
-  readonly weight: number;
-  readonly owns: readonly string[];
-  readonly wants: readonly string[];
 }
 
 interface Running {
@@ -476,13 +470,6 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
     // Without a listener an `error` event would throw; the group goes on either way.
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
-}
-
-/** What a member published, read defensively: another version may publish more, or less. */
-function publishedOf(data: Record<string, unknown>): Published {
-  const weight = typeof data.weight === 'number' && data.weight > 0 ? data.weight : 1;
-  const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-  return { weight, owns: list(data.owns), wants: list(data.wants) };
 }
 
 function checkNames(group: string, names: unknown): string[] {
