@@ -7,6 +7,10 @@
  * leader is back: safety must hold under anything, but the failover bound the checker enforces
  * is promised for a single failure, not for the leader and its standbys failing together.
  *
+ * In group mode "the leader" is the running worker owning the most partitions, and there is one
+ * only once every partition is owned again (`Cluster.leader`), so each fault meets a recovered
+ * group; a resign makes that worker leave the group (releasing everything) and join again.
+ *
  * @module
  */
 import { setTimeout as delay } from 'node:timers/promises';

@@ -208,7 +208,8 @@ function rebalances(
   const moments = [...new Set(tenures.flatMap((t) => [t.start, t.end]))].sort((a, b) => a - b);
   return changes.map((fault, i) => {
     const until = changes[i + 1]?.t ?? runEnd;
-    const balancedAt = [fault.t, ...moments.filter((m) => m > fault.t && m <= until)].find((m) => {
+    // From the first change after the event: at the event itself nothing has moved yet (a member that leaves still owns its share).
+    const balancedAt = moments.filter((m) => m > fault.t && m <= until).find((m) => {
       const counts = Object.values(countsAt(m, tenures, liveAt(m), runEnd));
       const owned = counts.reduce((total, n) => total + n, 0);
       return counts.length > 0 && owned === partitions && Math.max(...counts) - Math.min(...counts) <= 1;
