@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../lib/core/errors.js';
 import { fairShares, planRound, type MemberView, type Plan, type PlanInput } from '../lib/group/plan.js';
+import { seededRandom } from '../harness/local/random.js';
 
 /** `count` partition names that sort in numeric order: p0000, p0001, ... */
 function partitions(count: number, from = 0): string[] {
@@ -29,17 +30,6 @@ function plansOf(names: readonly string[], members: readonly MemberView[], caps:
 
 const NOTHING = { take: [], want: [], handOff: [], removed: [] };
 
-/** A seeded generator (mulberry32), so shuffles and stale views repeat run to run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -94,7 +84,7 @@ describe('fairShares', () => {
   });
 
   it('sums to total and stays within one of the exact share, across sizes and weights', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (let trial = 0; trial < 500; trial += 1) {
       const total = Math.floor(random() * 2_000);
       const members = Array.from({ length: 1 + Math.floor(random() * 50) }, (_, i) => ({
@@ -376,7 +366,7 @@ describe('planRound', () => {
 
   describe('determinism', () => {
     it('gives every member the same plan whatever the order of members, names and lists', () => {
-      const random = seeded(42);
+      const random = seededRandom(42);
       const names = partitions(200);
       const members = [
         member('w3', names.slice(0, 60), { wants: [] }),
@@ -577,7 +567,7 @@ describe('a fleet planning round by round', () => {
   });
 
   it('never plans a collision through random joins, deaths and leaves, and settles after each', () => {
-    const random = seeded(2026);
+    const random = seededRandom(2026);
     const fleet = new Fleet(names, caps);
     let next = 0;
     const join = () => fleet.join(`r${String(next++).padStart(3, '0')}`, random() < 0.2 ? 2 : 1);
@@ -596,7 +586,7 @@ describe('a fleet planning round by round', () => {
   });
 
   it('settles with stale views too, the store refusing the takes they get wrong', () => {
-    const random = seeded(99);
+    const random = seededRandom(99);
     const stale = () => random() < 0.3;
     const fleet = new Fleet(names, caps);
     for (let i = 0; i < 10; i += 1) fleet.join(`w${i}`);

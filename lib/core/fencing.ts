@@ -5,7 +5,11 @@
  * @module
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { InvalidArgumentError } from './errors.js';
+import { sleep, type Clock } from './clock.js';
+import { backoffMs } from './backoff.js';
+import { withDeadline } from './deadline.js';
+import { InvalidArgumentError, TransactionConflictError } from './errors.js';
+import type { LeaseStore } from './lease-store.js';
 import { rejectUnknownKeys } from './validate.js';
 import type { Lease } from './lease.js';
 import type { OwnedLease } from './owned-lease.js';
@@ -77,4 +81,58 @@ export function fencingCondition(fencingToken: number, options: { attribute?: st
     ExpressionAttributeValues: { ':fence': fencingToken },
     setClause: '#fence = :fence',
   };
+}
+
+/** How many times a fenced write is sent while it meets transaction conflicts. */
+const FENCED_WRITE_ATTEMPTS = 5;
+
+/** The holder whose lease guards a fenced write: a `Lease` or an `OwnedLease`. @internal */
+export interface FencingHolder {
+  readonly name: string;
+  readonly holderId: string;
+  readonly fencingToken: number;
+  /** Aborts the back-off between sends once the lease may be lost. */
+  readonly signal: AbortSignal;
+  assertValid(): void;
+  remainingMs(): number;
+}
+
+/**
+ * The send loop of a fenced write, for `Lease` and `OwnedLease` alike: checks the holder still
+ * trusts its lease before each send, and resends a write cancelled by a transaction conflict
+ * (nothing was written) with back-off, throwing the last {@link TransactionConflictError} if
+ * conflicts outlast the attempts. Each send is in `inFlight` while it is out, so the holder's
+ * other writes to the lease item can wait for it; `beforeEach` waits for what a send must not
+ * overlap (a renewal).
+ *
+ * @internal
+ */
+export async function sendFencedWrite(
+  runtime: { readonly store: LeaseStore; readonly clock: Clock; readonly requestTimeoutMs: number },
+  holder: FencingHolder,
+  items: FencedItems,
+  signal: AbortSignal,
+  inFlight: Set<Promise<unknown>>,
+  beforeEach?: () => Promise<void>,
+): Promise<void> {
+  const { store, clock, requestTimeoutMs } = runtime;
+  const lease = { name: holder.name, holderId: holder.holderId, fencingToken: holder.fencingToken };
+  for (let attempt = 0; ; attempt++) {
+    holder.assertValid();
+    if (beforeEach) {
+      await beforeEach();
+      holder.assertValid();
+    }
+    const sending = withDeadline(clock, requestTimeoutMs, signal, (deadline) => store.writeFenced(lease, items, deadline));
+    inFlight.add(sending);
+    try {
+      await sending;
+      return;
+    } catch (error) {
+      if (!(error instanceof TransactionConflictError) || attempt + 1 >= FENCED_WRITE_ATTEMPTS) throw error;
+    } finally {
+      inFlight.delete(sending);
+    }
+    await sleep(clock, Math.min(backoffMs(attempt, clock), holder.remainingMs()), holder.signal).catch(() => {});
+  }
 }

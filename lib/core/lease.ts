@@ -24,7 +24,8 @@ import { randomUUID } from 'node:crypto';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { settledOrAfter, sleep, type Clock, type TimerHandle } from './clock.js';
 import { backoffMs } from './backoff.js';
-import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { sendFencedWrite } from './fencing.js';
 import { ownWrite, type DoneRun, type LeaseRecord, type WriteOutcome } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
 import { isRetryable } from './store-errors.js';
@@ -63,9 +64,6 @@ type Status = 'held' | 'lost' | 'released';
 
 /** How many times a release is sent while it fails retryably. */
 const RELEASE_ATTEMPTS = 5;
-
-/** How many times a fenced write is sent while it meets transaction conflicts. */
-const FENCED_WRITE_ATTEMPTS = 5;
 
 /**
  * The longest a timer sleeps before the deadline is checked again. Timers run on the monotonic
@@ -234,25 +232,11 @@ export class Lease implements AsyncDisposable {
    * {@link TransactionConflictError} if conflicts outlast the attempts.
    */
   async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>, signal: AbortSignal = this.signal): Promise<void> {
-    const { store, clock, requestTimeoutMs } = this.runtime;
-    for (let attempt = 0; ; attempt++) {
-      this.assertValid();
-      // A renewal in flight would cancel this transaction, or be refused because of it.
+    // A renewal in flight would cancel the transaction, or be refused because of it.
+    const afterRenewal = async () => {
       if (this.renewInFlight) await settledOrAfter(this.runtime.clock, this.renewInFlight, this.remainingMs() / 2);
-      this.assertValid();
-      const holder = { name: this.name, holderId: this.holderId, fencingToken: this.fencingToken };
-      const sending = withDeadline(clock, requestTimeoutMs, signal, (deadline) => store.writeFenced(holder, items, deadline));
-      this.fencedInFlight.add(sending);
-      try {
-        await sending;
-        return;
-      } catch (error) {
-        if (!(error instanceof TransactionConflictError) || attempt + 1 >= FENCED_WRITE_ATTEMPTS) throw error;
-      } finally {
-        this.fencedInFlight.delete(sending);
-      }
-      await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
-    }
+    };
+    await sendFencedWrite(this.runtime, this, items, signal, this.fencedInFlight, afterRenewal);
   }
 
   /** Releases the lease: `await using lease = await leases.acquire(...)`. */

@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep, type Clock } from './clock.js';
 import { backoffMs } from './backoff.js';
-import { LeaseLostError, LeaseStoreError, TransactionConflictError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { LeaseLostError, LeaseStoreError, type HolderSnapshot, type LeaseLossReason } from './errors.js';
+import { sendFencedWrite } from './fencing.js';
 import type { Lease } from './lease.js';
 import type { LeaseRecord, SessionOwner } from './lease-record.js';
 import type { LeaseStore } from './lease-store.js';
@@ -28,9 +29,6 @@ export interface OwnedLeaseRuntime {
 
 /** How many times a release is sent while it fails retryably. */
 const RELEASE_ATTEMPTS = 5;
-
-/** How many times a fenced write is sent while it meets transaction conflicts. */
-const FENCED_WRITE_ATTEMPTS = 5;
 
 /**
  * A lease this process holds through a `Session`. Trust it only while {@link OwnedLease.signal}
@@ -116,22 +114,7 @@ export class OwnedLease implements AsyncDisposable {
    * back-off while the lease is held.
    */
   async writeFenced(items: NonNullable<TransactWriteCommandInput['TransactItems']>, signal: AbortSignal = this.signal): Promise<void> {
-    const { store, clock, requestTimeoutMs } = this.runtime;
-    for (let attempt = 0; ; attempt++) {
-      this.assertValid();
-      const holder = { name: this.name, holderId: this.holderId, fencingToken: this.fencingToken };
-      const sending = withDeadline(clock, requestTimeoutMs, signal, (deadline) => store.writeFenced(holder, items, deadline));
-      this.fencedInFlight.add(sending);
-      try {
-        await sending;
-        return;
-      } catch (error) {
-        if (!(error instanceof TransactionConflictError) || attempt + 1 >= FENCED_WRITE_ATTEMPTS) throw error;
-      } finally {
-        this.fencedInFlight.delete(sending);
-      }
-      await sleep(clock, Math.min(backoffMs(attempt, clock), this.remainingMs()), this.signal).catch(() => {});
-    }
+    await sendFencedWrite(this.runtime, this, items, signal, this.fencedInFlight);
   }
 
   /** @internal The session learned that the store no longer shows this lease as its own. */
