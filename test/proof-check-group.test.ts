@@ -82,6 +82,7 @@ describe('the per-partition checker', () => {
     const events = healthy.filter((e) => e.partition !== '0' || e.t < 1_000);
     const verdict = checkGroup(events, 6_000, partitions, new Map([['1', ledgers.get('1')!], ['0', [{ token: 1, id: 'w1#1' }]]]), { leaderlessBoundMs: 3_000 });
     expect(verdict.violations).toEqual(['partition 0: leaderless for 5000 ms (bound 3000 ms): after w1 (token 1, killed) until the run ended']);
+    expect(Math.max(...verdict.unownedGapsMs), 'the longest unowned spell counts it').toBe(5_000);
     expect(checkGroup(events, 3_500, partitions, new Map([['1', ledgers.get('1')!], ['0', [{ token: 1, id: 'w1#1' }]]]), { leaderlessBoundMs: 3_000 }).ok).toBe(true);
   });
 

@@ -77,6 +77,7 @@ export function checkGroup(
   const violations: string[] = [];
   const verdicts = new Map<string, Verdict>();
   const known = new Set(partitions);
+  const trailingGapsMs: number[] = [];
   for (const event of events) {
     if (event.partition !== undefined && !known.has(event.partition)) violations.push(`partition ${event.partition}: not one of the group's partitions (${event.kind} by ${event.worker})`);
   }
@@ -85,7 +86,9 @@ export function checkGroup(
     const verdict = check(own, runEnd, options);
     verdicts.set(partition, verdict);
     const ledgerViolations = checkLedger(ledgers.get(partition) ?? [], own);
-    violations.push(...[...verdict.violations, ...ledgerViolations, ...unownedAtEnd(verdict.tenures, faults, runEnd, options)].map((v) => `partition ${partition}: ${v}`));
+    const trailing = unownedAtEnd(verdict.tenures, faults, runEnd, options);
+    if (trailing.gapMs > 0) trailingGapsMs.push(trailing.gapMs);
+    violations.push(...[...verdict.violations, ...ledgerViolations, ...trailing.violations].map((v) => `partition ${partition}: ${v}`));
   }
   const all = [...verdicts.values()];
   const tenures = [...verdicts].flatMap(([partition, v]) => v.tenures.map((t) => ({ ...t, partition })));
@@ -107,7 +110,7 @@ export function checkGroup(
     handoffs: predecessors.filter((reason) => reason === 'handedOff').length,
     takeovers: predecessors.filter((reason) => ['killed', 'expired', 'taken'].includes(reason)).length,
     releases: predecessors.filter((reason) => reason === 'released' || reason === 'resigned').length,
-    unownedGapsMs: all.flatMap((v) => v.leaderlessGapsMs),
+    unownedGapsMs: [...all.flatMap((v) => v.leaderlessGapsMs), ...trailingGapsMs],
     recoveries: recoveries(faults, tenures),
     rebalances: rebalances(liveAt, faults, tenures, partitions.length, runEnd),
     idleMs,
@@ -122,13 +125,17 @@ export function checkGroup(
  * A partition left unowned at the end of the run for longer than the bound: no tenure follows
  * its last one, so `check` sees no gap (a cut-off of everyone counts from the heal, as there).
  */
-function unownedAtEnd(tenures: readonly Tenure[], faults: readonly Fault[], runEnd: number, options: CheckOptions): string[] {
+function unownedAtEnd(tenures: readonly Tenure[], faults: readonly Fault[], runEnd: number, options: CheckOptions): { gapMs: number; violations: string[] } {
   const last = tenures.at(-1);
   const bound = options.leaderlessBoundMs;
-  if (!last || bound === undefined || last.endedBy === 'run ended') return [];
+  if (!last || last.end >= runEnd) return { gapMs: 0, violations: [] };
   const heals = faults.filter((f) => f.worker === 'all' && f.fault === 'heal' && f.t > last.end).map((f) => f.t);
-  const gap = runEnd - Math.max(last.end, ...heals);
-  return gap > bound ? [`leaderless for ${gap.toFixed(0)} ms (bound ${bound} ms): after ${last.worker} (token ${last.token}, ${last.endedBy}) until the run ended`] : [];
+  const gapMs = Math.max(0, runEnd - Math.max(last.end, ...heals));
+  const violations =
+    bound !== undefined && gapMs > bound
+      ? [`leaderless for ${gapMs.toFixed(0)} ms (bound ${bound} ms): after ${last.worker} (token ${last.token}, ${last.endedBy}) until the run ended`]
+      : [];
+  return { gapMs, violations };
 }
 
 /** For each fault that removed a worker: when every partition it held at that moment had a newer owner. */
