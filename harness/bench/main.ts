@@ -7,8 +7,8 @@
  *
  * `--only group` runs only the lease group benchmarks (`group.ts`).
  *
- * `--quick` is a reduced run (under 3 minutes): fewer iterations, trials and lease periods, and a
- * smaller reaper table.
+ * `--quick` is a reduced run (under 3 minutes, and about 5 more for the lease groups): fewer
+ * iterations, trials and lease periods, and a smaller reaper table.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
