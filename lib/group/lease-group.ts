@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { settledOrAfter, sleep } from '../core/clock.js';
-import { InvalidArgumentError, LeaseLostError, type LeaseLossReason } from '../core/errors.js';
+import { InvalidArgumentError, LeaseLostError, TableNotFoundError, TableSchemaMismatchError, type LeaseLossReason } from '../core/errors.js';
 import type { LeaseClient } from '../core/lease-client.js';
 import type { OwnedLease } from '../core/owned-lease.js';
 import type { LeaseRecord } from '../core/lease-record.js';
@@ -267,15 +267,20 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
           data: { ...this.publication() },
           ...(this.options.id !== undefined && { id: this.options.id }),
         });
+        if (this.stopped.signal.aborted) {
+          // Closed while joining: close() found no session to end, so this one is ended here.
+          await session.close().catch((error: unknown) => this.report(error));
+          return undefined;
+        }
         this.session = session;
         this.joined = true;
         this.lastPublished = JSON.stringify(session.data);
         this.learned.clear();
         return session;
       } catch (error) {
-        // A table that is missing or has no session index will not grow one by retrying; a first
-        // join fails at once so a misconfigured member says so rather than waits.
-        if (!this.joined || !isRetryableJoinError(error)) throw error;
+        // A first join fails at once, so a misconfigured member says so rather than waits; a
+        // rejoin after a lost session keeps trying through outages, not through a missing table.
+        if (!this.joined || isMisconfiguration(error)) throw error;
         this.report(error);
         await sleep(clock, Math.min(this.options.leaseMs, 250 * 2 ** attempt), this.stopped.signal).catch(() => {});
       }
@@ -506,7 +511,7 @@ function checkCount(argument: string, value: unknown): number {
   return value;
 }
 
-/** A join failure worth retrying: the store was unreachable or throttled, not misconfigured. */
-function isRetryableJoinError(error: unknown): boolean {
-  return (error as { retryable?: unknown }).retryable === true;
+/** A failure no retry can mend: the table is missing or has another shape, or an option is bad. */
+function isMisconfiguration(error: unknown): boolean {
+  return error instanceof TableNotFoundError || error instanceof TableSchemaMismatchError || error instanceof InvalidArgumentError;
 }
