@@ -142,6 +142,34 @@ describe.each(backends().filter((backend) => backend.features.transactions))('le
     doomedClient.destroy();
   });
 
+  it('a member whose session was lost stops every partition, joins again with a new session, and gets its share back', async () => {
+    const beliefs = new Beliefs();
+    let down = false;
+    const flakyClient = clientFor(backend);
+    cutOff(flakyClient, () => down);
+    const flaky = member('rejoin', { count: 6 }, { client: flakyClient });
+    const steady = member('rejoin', { count: 6 });
+    beliefs.track('flaky', flaky);
+    beliefs.track('steady', steady);
+    const reasons: string[] = [];
+    flaky.on('lost', (loss) => reasons.push(loss.reason));
+    const idle = async (partition: Partition) => {
+      await new Promise((resolve) => partition.signal.addEventListener('abort', resolve, { once: true }));
+    };
+    void flaky.run(idle);
+    void steady.run(idle);
+    await until('3 each', () => beliefs.countOf('flaky') === 3 && beliefs.countOf('steady') === 3);
+    const firstSession = flaky.sessionName;
+    down = true;
+    await until('steady owns all 6', () => beliefs.countOf('steady') === 6);
+    expect(reasons).toEqual(['expired', 'expired', 'expired']);
+    down = false;
+    await until('3 each again', () => beliefs.countOf('flaky') === 3 && beliefs.countOf('steady') === 3);
+    expect(flaky.sessionName).not.toBe(firstSession);
+    expect(beliefs.violations).toEqual([]);
+    flakyClient.destroy();
+  });
+
   it('refuses bad input with typed errors before writing anything', async () => {
     const leases = new LeaseClient({ tableName, client });
     const bad = [
