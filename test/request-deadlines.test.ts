@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, fencedWrite, LeaderElector, LeaseClient, type Lease } from '../lib/index.js';
 import { startFaultProxy, type FaultProxy } from '../harness/local/tcp-proxy.js';
+import { Session } from '../lib/session/session.js';
 import { localClientConfig } from '../lib/testing/local-dynamodb.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
@@ -113,5 +114,17 @@ describe.each(backends().filter((b) => b.name !== 'endpoint'))('request deadline
     const look = leases.peek(fresh(), { timeoutMs: 300 }).catch((error: unknown) => error);
     expect(await settleTime(look, 5_000)).toBeDefined();
     expect(await look).toMatchObject({ name: 'LeaseStoreError', outcomeUnknown: true });
+  });
+
+  it('a session opened while cut off in silence fails within the request deadline, and opens once the network heals', async () => {
+    const { proxy, leases } = await behindProxy('session');
+    proxy.blackhole();
+    const opening = Session.open({ leases, group: 'deadline-group', leaseMs: 2_000 }).catch((error: unknown) => error);
+    expect(await settleTime(opening, 5_000), 'open settled').toBeDefined();
+    expect(await opening).toMatchObject({ name: 'LeaseStoreError', outcomeUnknown: true });
+    proxy.heal();
+    const session = await Session.open({ leases, group: 'deadline-group', leaseMs: 2_000 });
+    closers.push(() => session.close());
+    expect(session.isHeld).toBe(true);
   });
 });

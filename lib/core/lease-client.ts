@@ -14,7 +14,7 @@ import { Lease, snapshot, type LeaseRuntime, type SendTime } from './lease.js';
 import { ownWrite, writeLanded, type LeaseDescription, type LeaseRecord } from './lease-record.js';
 import { LeaseStore } from './lease-store.js';
 import { OwnedLeaseStore } from './owned-lease-store.js';
-import { verifyLeaseTable } from './table.js';
+import { verifyLeaseTableUnder } from './table.js';
 import { SESSION_SUPPORT, type SessionSupport } from './session-support.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MIN_REQUEST_MS, withDeadline, type Deadline } from './deadline.js';
 import { DEFAULT_SKEW_MS } from './defaults.js';
@@ -187,7 +187,7 @@ export class LeaseClient implements ElectionLeases, SingletonLeases {
   [SESSION_SUPPORT](): SessionSupport {
     return {
       runtime: { ...this.runtime, owned: new OwnedLeaseStore(this.client, this.tableName), skewMs: this.skewMs, holderId: this.holderId },
-      verifyTable: () => verifyLeaseTable(this.client, this.tableName, { sessions: true }),
+      verifyTable: () => this.send(undefined, (signal) => verifyLeaseTableUnder(this.client, this.tableName, { sessions: true }, signal)),
       acquireSession: (name, options, group) => {
         this.checkAcquire(name, options, WAIT_OPTIONS);
         return this.waitFor(name, options, group);

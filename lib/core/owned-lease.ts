@@ -76,6 +76,14 @@ export class OwnedLease implements AsyncDisposable {
     return this.record.data;
   }
 
+  /**
+   * The monotonic deadline until which this holder may trust the lease: its session's (see
+   * `Lease.validUntil`), which moves later with each of the session's renewals.
+   */
+  get validUntil(): number {
+    return this.session.validUntil;
+  }
+
   /** Whether this holder may still act on the lease: not released or found taken, and its session still trusted. */
   get isHeld(): boolean {
     if (!this.signal.aborted && !this.session.isHeld) this.onSessionLost();

@@ -124,6 +124,21 @@ export async function createLeaseTable(
  * {@link InvalidArgumentError} (nothing sent) for a name DynamoDB would refuse or a bad option.
  */
 export async function verifyLeaseTable(client: DynamoDBClient, tableName: string, options: VerifyLeaseTableOptions = {}): Promise<void> {
+  await verifyLeaseTableUnder(client, tableName, options, undefined);
+}
+
+/**
+ * {@link verifyLeaseTable} with its `DescribeTable` aborted by `abortSignal`: for callers that
+ * bound every request (a session's open must not hang on a connection dropped in silence).
+ *
+ * @internal
+ */
+export async function verifyLeaseTableUnder(
+  client: DynamoDBClient,
+  tableName: string,
+  options: VerifyLeaseTableOptions,
+  abortSignal: AbortSignal | undefined,
+): Promise<void> {
   checkTableName(tableName);
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object');
   rejectUnknownKeys('options', options, ['stream', 'sessions']);
@@ -131,7 +146,7 @@ export async function verifyLeaseTable(client: DynamoDBClient, tableName: string
   const sessions = checkBooleanOption('sessions', options.sessions);
   let table: TableDescription | undefined;
   try {
-    ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));
+    ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal }));
   } catch (error) {
     throw translateError(error, tableName, undefined);
   }

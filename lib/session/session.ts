@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../core/clock.js';
 import { InvalidArgumentError, LeaseLostError } from '../core/errors.js';
@@ -114,6 +114,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.name = lease.name;
     this.generation = lease.fencingToken;
     this.signal = lease.signal;
+    // Every lease held through the session listens to its signal: thousands in a large group.
+    setMaxListeners(0, lease.signal);
     this.leaseMs = options.leaseMs;
     this.renewEveryMs = options.renewEveryMs;
     this.published = options.data;
