@@ -7,7 +7,7 @@
  * (every partition released) and join again at once.
  */
 import { performance } from 'node:perf_hooks';
-import { LeaseClient, LeaseGroup, LeaseLostError, type Lease, type Partition } from '../../lib/index.js';
+import { LeaseClient, LeaseGroup, LeaseLostError, type OwnedLease, type Partition } from '../../lib/index.js';
 import { historyNow } from '../proof/history.js';
 import { partitionLedgerName } from './messages.js';
 import { startWorkerRuntime } from './worker-runtime.js';
@@ -24,26 +24,20 @@ const settings = config.group!;
 const leases = new LeaseClient({ tableName: config.tableName, client, holderId: config.worker, skewMs: config.skewMs, clock });
 const { worker } = config;
 
-/**
- * The session lease a partition is held through: its deadline is when this worker's belief in the
- * partition ends at the latest. `OwnedLease` keeps it private; the proof reads it as the
- * single-lease worker reads `lease.validUntil`.
- */
-const sessionOf = (partition: Partition) => (partition.lease as unknown as { session: Lease }).session;
-
 function member(): LeaseGroup {
   const instance = new LeaseGroup({ leases, group: settings.name, names: { count: settings.partitions }, leaseMs: config.leaseMs, id: worker });
-  const sessions = new Map<string, Lease>();
+  // Each partition's lease, whose deadline (its session's) is when belief in it ended at the latest.
+  const held = new Map<string, OwnedLease>();
   instance.on('acquired', (partition) => {
-    sessions.set(partition.name, sessionOf(partition));
+    held.set(partition.name, partition.lease);
     report({ t: historyNow(), worker, kind: 'elected', token: partition.fencingToken, partition: partition.name });
   });
   instance.on('lost', ({ name, fencingToken, reason }) => {
-    const session = sessions.get(name);
-    sessions.delete(name);
+    const lease = held.get(name);
+    held.delete(name);
     // Belief ended at the session's deadline at the latest, even when this process was frozen
     // past it and hears of the loss only afterwards: that deadline is what the history records.
-    const believedUntil = session ? performance.timeOrigin + session.validUntil : Infinity;
+    const believedUntil = lease ? performance.timeOrigin + lease.validUntil : Infinity;
     report({ t: Math.min(historyNow(), believedUntil), worker, kind: 'deposed', token: fencingToken, reason, partition: name });
   });
   instance.on('error', (error) => {
