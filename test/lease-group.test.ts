@@ -8,7 +8,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, InvalidArgumentError, LeaseClient, LeaseGroup, TableSchemaMismatchError, TableNotFoundError, type Partition } from '../lib/index.js';
+import { createLeaseTable, InvalidArgumentError, LeaseClient, LeaseGroup, Session, TableSchemaMismatchError, TableNotFoundError, type Partition } from '../lib/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 import { cutOff } from './support/faults.js';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
@@ -168,6 +168,30 @@ describe.each(backends().filter((backend) => backend.features.transactions))('le
     expect(flaky.sessionName).not.toBe(firstSession);
     expect(beliefs.violations).toEqual([]);
     flakyClient.destroy();
+  });
+
+  it("takes a partition still held by an earlier generation of a live member's session", async () => {
+    const leases = new LeaseClient({ tableName, client, skewMs: 200 });
+    const names = ['0', '1', '2'].map((name) => `stale-gen#partition#${name}`);
+    // Generation 1 of member a holds every partition; its session lease is then given up without
+    // releasing them (as a session lost under load leaves them), and a joins again: generation 2,
+    // alive, owning nothing.
+    const first = await Session.open({ leases, group: 'stale-gen', id: 'a', leaseMs: 3_000 });
+    const taken = await first.take(names.map((name) => ({ name, from: undefined })));
+    expect(taken.taken).toHaveLength(3);
+    await first.lease.release();
+    const second = await Session.open({ leases, group: 'stale-gen', id: 'a', leaseMs: 3_000, data: { weight: 1, owns: [], wants: [] } });
+    expect(second.generation).toBe(first.generation + 1);
+    const b = member('stale-gen', { count: 3 });
+    const acquired: Partition[] = [];
+    b.on('acquired', (partition) => acquired.push(partition));
+    void b.run(async (partition) => {
+      await new Promise((resolve) => partition.signal.addEventListener('abort', resolve, { once: true }));
+    });
+    // b's fair share (1 or 2, by session order) is all held by a's generation 1.
+    await until('b took its share', () => acquired.length >= 1 && acquired.length === b.view().find((m) => m.session === b.sessionName)?.target);
+    expect(acquired.map((partition) => partition.fencingToken)).toEqual(acquired.map(() => 2));
+    await second.close();
   });
 
   it('refuses bad input with typed errors before writing anything', async () => {

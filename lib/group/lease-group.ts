@@ -18,7 +18,7 @@ import { settledOrAfter, sleep } from '../core/clock.js';
 import { InvalidArgumentError, LeaseLostError, TableNotFoundError, TableSchemaMismatchError, type LeaseLossReason } from '../core/errors.js';
 import type { LeaseClient } from '../core/lease-client.js';
 import type { OwnedLease } from '../core/owned-lease.js';
-import type { LeaseRecord } from '../core/lease-record.js';
+import type { LeaseRecord, SessionOwner } from '../core/lease-record.js';
 import type { TakeItem } from '../core/owned-lease-store.js';
 import { MAX_DATA_BYTES, checkDurationMs, rejectUnknownKeys } from '../core/validate.js';
 import { Session, type SessionMember } from '../session/session.js';
@@ -334,6 +334,10 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
   private async take(session: Session, plan: Plan, members: readonly SessionMember[], work: (partition: Partition) => Promise<void>): Promise<void> {
     const generations = new Map(members.map((member) => [member.session, member.generation]));
     const alive = new Set(members.filter((member) => member.alive).map((member) => member.session));
+    // An owner is known alive only in the generation it lives in now: a member that lost its
+    // session and joined again does not own what its earlier generation held.
+    const knownAlive = (owner: SessionOwner) =>
+      owner.session === session.name ? owner.generation === session.generation : alive.has(owner.session) && generations.get(owner.session) === owner.generation;
     const items = plan.take.flatMap(({ name, from }) => {
       if (this.running.has(name)) return [];
       const generation = from === undefined ? undefined : generations.get(from);
@@ -343,19 +347,19 @@ export class LeaseGroup extends EventEmitter<LeaseGroupEvents> {
     const first = await session.take(items);
     this.startAll(first.taken, work);
     // A refusal names the partition's owner exactly. One not known alive (gone from the index, or
-    // an earlier generation of this member's own session) may be dead: the take's check decides.
+    // an earlier generation of a member's session) may be dead: the take's check decides.
     const retry: TakeItem[] = [];
     for (const [leaseName, current] of first.refused) {
       const owner = current?.state === 'held' ? current.owner : undefined;
       if (!owner) continue;
-      const unknown = owner.session === session.name ? owner.generation !== session.generation : !alive.has(owner.session);
-      if (unknown && !items.some((item) => item.name === leaseName && item.from?.session === owner.session)) retry.push({ name: leaseName, from: owner });
-      else this.learn(this.partitionOf(leaseName), current);
+      const askedAlready = items.some((item) => item.name === leaseName && item.from?.session === owner.session && item.from.generation === owner.generation);
+      if (!knownAlive(owner) && !askedAlready) retry.push({ name: leaseName, from: owner });
+      else if (knownAlive(owner)) this.learn(this.partitionOf(leaseName), current);
     }
     if (retry.length === 0) return;
     const second = await session.take(retry);
     this.startAll(second.taken, work);
-    for (const [leaseName, current] of second.refused) this.learn(this.partitionOf(leaseName), current);
+    for (const [leaseName, current] of second.refused) if (current?.owner && knownAlive(current.owner)) this.learn(this.partitionOf(leaseName), current);
   }
 
   private startAll(leases: readonly OwnedLease[], work: (partition: Partition) => Promise<void>): void {
