@@ -122,8 +122,7 @@ export interface FleetOptions {
 
 /**
  * `workers` lease group members in this process share `partitions` (random session ids, the
- * default: a member that rejoins under a stable id can strand its previous generation's partitions); once every partition is owned
- * and max − min ≤ 1, and a lease period more has passed for every member to publish and go idle,
+ * default); once every partition is owned and max − min ≤ 1, and a lease period more has passed for every member to publish and go idle,
  * the window is measured.
  */
 export async function groupSteadyState(o: FleetOptions & { group: string }): Promise<SteadyState> {
