@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { historyNow } from '../proof/history.js';
 import type { GroupWorkerCommand, GroupWorkerMessage, GroupWorkerOptions } from './group-worker.js';
+import type { FleetOptions } from './group-requests.js';
 
 export interface GroupFleetResult {
   workers: number;
@@ -155,13 +156,7 @@ class Fleet {
   }
 }
 
-export async function benchGroupFleet(o: {
-  endpoint: string;
-  tableName: string;
-  workers: number;
-  partitions: number;
-  leaseMs: number;
-  skewMs: number;
+export async function benchGroupFleet(o: Omit<FleetOptions, 'windowMs'> & {
   trials: number;
   /** Graceful leaves after the trials (the fleet shrinks by one each). */
   leaves: number;
