@@ -292,6 +292,31 @@ describe.each(backends())('LeaseClient on $name', (backend) => {
     await expect(lease.renew()).rejects.toMatchObject({ reason: 'expired' });
   });
 
+  it('gives a signal first read after the lease ended already aborted, with why it ended', async () => {
+    const clock = new ManualClock();
+    const client = clientOf('late-reader', { clock });
+    const released = (await client.tryAcquire(fresh(), { leaseMs: 1_000 }))!;
+    await released.release();
+    expect(released.signal.aborted).toBe(true);
+    expect(released.signal.reason).toMatchObject({ name: 'LeaseLostError', reason: 'released', fencingToken: released.fencingToken });
+    expect(released.signal.reason).toBe(released.signal.reason);
+
+    // Nobody read its signal, so nothing was told at its deadline: the first read judges by the clocks.
+    const lapsed = (await client.tryAcquire(fresh(), { leaseMs: 1_000 }))!;
+    await clock.advance(990);
+    expect(lapsed.signal.aborted).toBe(true);
+    expect(lapsed.signal.reason).toMatchObject({ reason: 'expired' });
+    expect(() => lapsed.assertValid()).toThrow(lapsed.signal.reason as Error);
+
+    const held = (await client.tryAcquire(fresh(), { leaseMs: 1_000 }))!;
+    await clock.advance(500);
+    const signal = held.signal;
+    expect(signal.aborted).toBe(false);
+    await clock.advance(490 + 1);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ reason: 'expired' });
+  });
+
   it('releases with `await using` and keeps the token for the next holder', async () => {
     const name = fresh();
     const client = clientOf('scoped');
