@@ -22,6 +22,8 @@ describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () 
     const result = await benchAcquireRelease({ endpoint, iterations: 20 });
     for (const ms of [result.p50Ms, result.rawP50Ms, result.replayP50Ms]) expect(ms).toBeGreaterThan(0);
     expect(result.ratio).toBeCloseTo(result.p50Ms / result.rawP50Ms);
+    expect(result.replayRatio).toBeCloseTo(result.replayP50Ms / result.rawP50Ms);
+    expect(result.cpuRatio).toBeCloseTo(result.clientCpuUs.leasehold / result.clientCpuUs.raw);
     for (const us of Object.values(result.clientCpuUs)) expect(us).toBeGreaterThan(0);
   }, 60_000);
 

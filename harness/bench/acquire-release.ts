@@ -27,6 +27,10 @@ export interface AcquireReleaseResult {
   replayP50Ms: number;
   /** p50Ms / rawP50Ms */
   ratio: number;
+  /** replayP50Ms / rawP50Ms: what leasehold's requests cost with none of its code, the floor for `ratio`. */
+  replayRatio: number;
+  /** clientCpuUs.leasehold / clientCpuUs.raw */
+  cpuRatio: number;
   /** This process's CPU time (user + system) per acquire+release pair, mean, in µs. */
   clientCpuUs: { leasehold: number; raw: number; replay: number };
 }
@@ -112,6 +116,8 @@ export async function benchAcquireRelease(options: { endpoint: string; iteration
       rawP99Ms: percentile(samples.raw, 99),
       replayP50Ms: percentile(samples.replay, 50),
       ratio: p50Ms / rawP50Ms,
+      replayRatio: percentile(samples.replay, 50) / rawP50Ms,
+      cpuRatio: cpuUs.leasehold / cpuUs.raw,
       clientCpuUs: {
         leasehold: cpuUs.leasehold / options.iterations,
         raw: cpuUs.raw / options.iterations,

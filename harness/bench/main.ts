@@ -91,6 +91,7 @@ try {
     group,
     targets: {
       acquireReleaseRatio: { target: 1.1, actual: acquireRelease.ratio },
+      acquireReleaseCpuRatio: { target: 1.15, actual: acquireRelease.cpuRatio },
       failoverRatioP99: { target: 1.15, actual: failover.ratioP99 },
       costVsCheapestPeer: { target: 0.5, actual: cost.costPerLeaderHourUsd.leasehold! / cheapestPeer },
       followers4To50: { target: 1.5, actual: cost.followersRatio.leasehold! },
