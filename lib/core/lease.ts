@@ -120,16 +120,19 @@ export class Lease implements AsyncDisposable {
     this.trustUntil(sent, record.leaseMs);
   }
 
-  /** Aborts the moment this holder may no longer hold the lease; `reason` is a {@link LeaseLostError}. */
+  /**
+   * Aborts the moment this holder may no longer hold the lease; `reason` is a {@link LeaseLostError}.
+   * Like any deadline timer, it fires on a turn of the event loop: a signal first read after the
+   * deadline passed aborts on the next turn, so a listener added at that read still hears of it.
+   * {@link isHeld} and {@link assertValid} judge by the clocks at once.
+   */
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.loss) {
-        this.controller.abort(this.lostError(this.loss));
-      } else {
-        this.checkDeadline();
-        if (this.status === 'held') this.armTimer();
-      }
+      // A deadline already past is told by the timer, on the next turn, as if the signal had
+      // existed all along: whoever reads the signal to add a listener must still hear of it.
+      if (this.loss) this.controller.abort(this.lostError(this.loss));
+      else this.armTimer();
     }
     return this.controller.signal;
   }
