@@ -10,10 +10,14 @@ import { LeaderElector, LeaseClient, LeaseLostError, type Lease } from '../../li
 import { historyNow } from '../proof/history.js';
 import { startWorkerRuntime } from './worker-runtime.js';
 
+/** The elector's run: it settles once the leadership callback (and its last write) is done. */
+let running: Promise<void> = Promise.resolve();
 const runtime = await startWorkerRuntime((message) => {
   // A release that finally fails leaves the lease to lapse: the worker must live on regardless.
   if (message.type === 'resign') elector.resign().catch(() => {});
-  if (message.type === 'stop') void elector.close().catch(() => {}).then(() => process.exit(0));
+  // Exit only once the leadership callback is done: its last write may be in flight, and one
+  // that lands unrecorded would be a ledger entry no history explains.
+  if (message.type === 'stop') void elector.close().catch(() => {}).then(() => running).catch(() => {}).then(() => process.exit(0));
 });
 const { config, clock, client, report } = runtime;
 const leases = new LeaseClient({ tableName: config.tableName, client, holderId: config.worker, skewMs: config.skewMs, clock });
@@ -26,7 +30,7 @@ setInterval(() => {
   runtime.send({ type: 'status', leading, token: current?.fencingToken, remainingMs: leading ? current!.remainingMs() : 0, faults: runtime.faultsFired });
 }, 200).unref();
 
-await elector.run(async ({ lease, signal }) => {
+running = elector.run(async ({ lease, signal }) => {
   current = lease;
   report({ t: historyNow(), worker: config.worker, kind: 'elected', token: lease.fencingToken });
   const ended = new Promise<void>((resolve) => {
@@ -49,3 +53,4 @@ await elector.run(async ({ lease, signal }) => {
   const reason = (signal.reason as LeaseLostError | undefined)?.reason;
   if (reason === 'expired' || reason === 'taken') await runtime.write(lease, ledger, false);
 });
+await running;
