@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import type { Clock } from './clock.js';
 
 /** Sends one request under a deadline; the store's paginated reads take one per page. */
@@ -21,8 +22,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 2_000;
 export const MIN_REQUEST_MS = 250;
 
 /**
- * Runs `send` with a signal that aborts after `ms` on `clock`, or as soon as `outer` aborts,
- * whichever comes first.
+ * Runs `send` with a signal that aborts at most `ms` after now on `clock`, and no sooner than
+ * fifteen sixteenths of it, or as soon as `outer` aborts, whichever comes first.
  */
 export async function withDeadline<T>(
   clock: Clock,
@@ -30,15 +31,53 @@ export async function withDeadline<T>(
   outer: AbortSignal | undefined,
   send: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+  if (!outer) return send(sharedDeadline(clock, ms));
   const controller = new AbortController();
-  const timer = clock.setTimer(() => controller.abort(new Error(`no answer within ${Math.round(ms)} ms`)), ms, { background: true });
-  const abortWithOuter = () => controller.abort(outer?.reason);
-  if (outer?.aborted) abortWithOuter();
-  outer?.addEventListener('abort', abortWithOuter, { once: true });
+  const timer = clock.setTimer(() => controller.abort(deadlinePassed(ms)), ms, { background: true });
+  const abortWithOuter = () => controller.abort(outer.reason);
+  if (outer.aborted) abortWithOuter();
+  outer.addEventListener('abort', abortWithOuter, { once: true });
   try {
     return await send(controller.signal);
   } finally {
     timer.cancel();
-    outer?.removeEventListener('abort', abortWithOuter);
+    outer.removeEventListener('abort', abortWithOuter);
   }
+}
+
+/** Signals shared by requests (see {@link sharedDeadline}), per clock, by timeout and end. */
+const sharedSignals = new WeakMap<Clock, Map<string, AbortSignal>>();
+const DEADLINE_SLICES = 16;
+
+/**
+ * A signal per sixteenth of a timeout, shared by every request given that timeout whose deadline
+ * falls in it: an AbortController and a timer for each request were a measured share of a lease
+ * pair's client CPU. A deadline is rounded down to its slice, so never later than asked.
+ */
+function sharedDeadline(clock: Clock, ms: number): AbortSignal {
+  let signals = sharedSignals.get(clock);
+  if (!signals) sharedSignals.set(clock, (signals = new Map()));
+  const slice = ms / DEADLINE_SLICES;
+  const now = clock.monotonicNow();
+  const end = Math.floor((now + ms) / slice) * slice;
+  const key = `${ms}@${end}`;
+  const shared = signals.get(key);
+  if (shared) return shared;
+  const controller = new AbortController();
+  // Each request in flight on it is one listener (the SDK's): many at once is by design.
+  setMaxListeners(0, controller.signal);
+  signals.set(key, controller.signal);
+  clock.setTimer(
+    () => {
+      signals.delete(key);
+      controller.abort(deadlinePassed(ms));
+    },
+    end - now,
+    { background: true },
+  );
+  return controller.signal;
+}
+
+function deadlinePassed(ms: number): Error {
+  return new Error(`no answer within ${Math.round(ms)} ms`);
 }
