@@ -4,11 +4,11 @@
  * that promise. The same deadlines on a real silent connection: `request-deadlines.test.ts`.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../lib/index.js';
+import { ManualClock, type Clock } from '../lib/index.js';
 import { withDeadline } from '../lib/core/deadline.js';
 
 /** Runs `withDeadline` with a send that records its signal and waits until told to settle. */
-function pending(clock: ManualClock, ms: number, outer?: AbortSignal) {
+function pending(clock: Clock, ms: number, outer?: AbortSignal) {
   let signal: AbortSignal | undefined;
   let settle!: () => void;
   const done = withDeadline(clock, ms, outer, (given) => {
@@ -81,5 +81,31 @@ describe('withDeadline', () => {
     expect(timed.signal.aborted).toBe(false);
     await clock.advance(1);
     expect(await timed.done).toBe('no answer within 1000 ms');
+  });
+
+  it('gives a request sent after a Lambda thaw a deadline from the clock, not a signal whose timer has not run yet', async () => {
+    // A frozen process runs no timers, but its monotonic clock may move on: the overdue timers
+    // run only some time after the thaw, maybe after the next invocation's first request.
+    let now = 1_000;
+    const due: { at: number; callback: () => void }[] = [];
+    const frozenTimers: Clock = {
+      monotonicNow: () => now,
+      wallNow: () => Date.UTC(2026, 0, 1) + now,
+      random: () => 0.5,
+      setTimer: (callback, delayMs) => {
+        const timer = { at: now + delayMs, callback };
+        due.push(timer);
+        return { cancel: () => due.splice(due.indexOf(timer), 1) };
+      },
+    };
+    const beforeFreeze = pending(frozenTimers, 1_000);
+    now += 60_000;
+    const afterThaw = pending(frozenTimers, 1_000);
+    expect(afterThaw.signal).not.toBe(beforeFreeze.signal);
+    for (const timer of due.filter((timer) => timer.at <= now)) timer.callback();
+    expect(await beforeFreeze.done).toBe('no answer within 1000 ms');
+    expect(afterThaw.signal.aborted).toBe(false);
+    afterThaw.settle();
+    expect(await afterThaw.done).toBe('settled');
   });
 });
