@@ -73,4 +73,4 @@ while (!stopping) {
     return new Promise((resolve) => setTimeout(resolve, 1_000));
   });
 }
-process.exit(0);
+await runtime.exit();

@@ -37,6 +37,12 @@ export interface WorkerRuntime {
   write(lease: Lease | OwnedLease, ledger: LedgerLocation, fenced: boolean, partition?: string): Promise<void>;
   /** The pause between a holder's writes: `backToBackMs` under transaction conflicts, so its other writes meet them. */
   pause(everyMs: number, ended: Promise<void>, backToBackMs?: number): Promise<unknown>;
+  /**
+   * Exits once no write is in flight: one that landed after the exit would be a ledger entry no
+   * history explains. The library does not wait for that: once a lease is lost, `close()`
+   * and `run()` return without waiting for the callback (its last, unfenced write included).
+   */
+  exit(): Promise<never>;
 }
 
 /**
@@ -74,7 +80,13 @@ export async function startWorkerRuntime(onControl: (message: Extract<Controller
   });
 
   let writes = 0;
-  async function write(lease: Lease | OwnedLease, ledger: LedgerLocation, fenced: boolean, partition?: string): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  function write(lease: Lease | OwnedLease, ledger: LedgerLocation, fenced: boolean, partition?: string): Promise<void> {
+    const writing = sendAndRecord(lease, ledger, fenced, partition);
+    inFlight.add(writing);
+    return writing.finally(() => inFlight.delete(writing));
+  }
+  async function sendAndRecord(lease: Lease | OwnedLease, ledger: LedgerLocation, fenced: boolean, partition?: string): Promise<void> {
     const id = `${config.worker}#${++writes}`;
     const token = lease.fencingToken;
     const sentAt = historyNow();
@@ -107,5 +119,9 @@ export async function startWorkerRuntime(onControl: (message: Extract<Controller
     send,
     write,
     pause: (everyMs, ended, backToBackMs = 5) => Promise.race([delay(network.conflictRate > 0 ? backToBackMs : everyMs), ended]),
+    async exit() {
+      while (inFlight.size > 0) await Promise.allSettled(inFlight);
+      process.exit(0);
+    },
   };
 }

@@ -10,14 +10,10 @@ import { LeaderElector, LeaseClient, LeaseLostError, type Lease } from '../../li
 import { historyNow } from '../proof/history.js';
 import { startWorkerRuntime } from './worker-runtime.js';
 
-/** The elector's run: it settles once the leadership callback (and its last write) is done. */
-let running: Promise<void> = Promise.resolve();
 const runtime = await startWorkerRuntime((message) => {
   // A release that finally fails leaves the lease to lapse: the worker must live on regardless.
   if (message.type === 'resign') elector.resign().catch(() => {});
-  // Exit only once the leadership callback is done: its last write may be in flight, and one
-  // that lands unrecorded would be a ledger entry no history explains.
-  if (message.type === 'stop') void elector.close().catch(() => {}).then(() => running).catch(() => {}).then(() => process.exit(0));
+  if (message.type === 'stop') void elector.close().catch(() => {}).then(() => runtime.exit());
 });
 const { config, clock, client, report } = runtime;
 const leases = new LeaseClient({ tableName: config.tableName, client, holderId: config.worker, skewMs: config.skewMs, clock });
@@ -30,7 +26,7 @@ setInterval(() => {
   runtime.send({ type: 'status', leading, token: current?.fencingToken, remainingMs: leading ? current!.remainingMs() : 0, faults: runtime.faultsFired });
 }, 200).unref();
 
-running = elector.run(async ({ lease, signal }) => {
+await elector.run(async ({ lease, signal }) => {
   current = lease;
   report({ t: historyNow(), worker: config.worker, kind: 'elected', token: lease.fencingToken });
   const ended = new Promise<void>((resolve) => {
@@ -53,4 +49,3 @@ running = elector.run(async ({ lease, signal }) => {
   const reason = (signal.reason as LeaseLostError | undefined)?.reason;
   if (reason === 'expired' || reason === 'taken') await runtime.write(lease, ledger, false);
 });
-await running;
