@@ -4,8 +4,9 @@
  * every third of the lease, which is how KCL renews), and how it scales with partitions.
  *
  * Every member has its own `LeaseClient` and `DynamoDBClient`; every request is counted by an SDK
- * hook, and each asks DynamoDB for its consumed capacity so the units are the server's own
- * (item sizes included: a member publishes the names it owns in its session item).
+ * hook (`measure.ts`), which asks DynamoDB for each one's consumed capacity, so the units are the
+ * server's own (item sizes and index writes included: a member publishes the names it owns in its
+ * session item).
  *
  * @module
  */
@@ -17,7 +18,7 @@ import { renewWhileHeld } from '../../lib/elector/renewal.js';
 import { localClientConfig } from '../../lib/testing/local-dynamodb.js';
 import { countRequests, emptyCounts, type RequestCounts } from './measure.js';
 
-/** Capacity units as DynamoDB reported them (`ReturnConsumedCapacity: TOTAL`). */
+/** Capacity units as DynamoDB reported them. */
 export interface Capacity {
   readUnits: number;
   writeUnits: number;
@@ -39,46 +40,18 @@ export interface SteadyState {
   changes: number;
 }
 
-const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'TransactWriteItems', 'TransactGetItems']);
-
-/** Asks for, and sums, the consumed capacity of every request `client` sends that can report it. */
-export function countCapacity(client: DynamoDBClient, capacity: Capacity): DynamoDBClient {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const operation = String(context.commandName ?? '').replace(/Command$/, '');
-      if (!CAPACITY_OPERATIONS.has(operation)) return next(args);
-      const input = args.input as Record<string, unknown>;
-      input.ReturnConsumedCapacity ??= 'TOTAL';
-      const answer = await next(args);
-      const consumed = (answer.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      for (const c of (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }[]) {
-        if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
-          capacity.readUnits += c.ReadCapacityUnits ?? 0;
-          capacity.writeUnits += c.WriteCapacityUnits ?? 0;
-        } else if (['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems'].includes(operation)) capacity.readUnits += c.CapacityUnits ?? 0;
-        else capacity.writeUnits += c.CapacityUnits ?? 0;
-      }
-      return answer;
-    },
-    { step: 'initialize', name: 'leaseholdBenchCapacity' },
-  );
-  return client;
-}
-
 /** The counters every client of one measurement shares, and a window over them. */
 class Meter {
   readonly counts: RequestCounts = emptyCounts();
-  readonly capacity: Capacity = { readUnits: 0, writeUnits: 0 };
   changes = 0;
   private started = { at: 0, cpu: process.cpuUsage() };
 
   client(endpoint: string): DynamoDBClient {
-    return countCapacity(countRequests(new DynamoDBClient(localClientConfig(endpoint)), this.counts), this.capacity);
+    return countRequests(new DynamoDBClient(localClientConfig(endpoint)), this.counts);
   }
 
   start(): void {
     Object.assign(this.counts, emptyCounts());
-    Object.assign(this.capacity, { readUnits: 0, writeUnits: 0 });
     this.changes = 0;
     this.started = { at: performance.now(), cpu: process.cpuUsage() };
   }
@@ -93,7 +66,7 @@ class Meter {
       leaseMs,
       windowMs,
       requestsPerHour: this.counts.requests * perHour,
-      unitsPerHour: { readUnits: this.capacity.readUnits * perHour, writeUnits: this.capacity.writeUnits * perHour },
+      unitsPerHour: { readUnits: this.counts.readUnits * perHour, writeUnits: this.counts.writeUnits * perHour },
       byOperationPerHour: Object.fromEntries(Object.entries(this.counts.byOperation).map(([op, n]) => [op, n * perHour])),
       cpuPerMember: (cpu.user + cpu.system) / 1_000 / windowMs / members,
       changes: this.changes,
