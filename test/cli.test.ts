@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateTableCommand, type ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseClient, ManualClock } from '../lib/index.js';
 import { clientFor, referenceBackend, uniqueTableName } from './support/backends.js';
 
 const run = promisify(execFile);
@@ -150,8 +151,11 @@ describe('leasehold CLI', () => {
   });
 
   it('reaps expired leases once', async () => {
-    await cli('acquire', 'short-lived', '--lease', '100ms', '--holder', 'crashed');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Its holder crashed two minutes ago: past the minute its expiry fell in, which the reaper waits for.
+    const client = clientFor(backend);
+    const twoMinutesAgo = new ManualClock({ wallStart: Date.now() - 120_000 });
+    await new LeaseClient({ tableName: table, client, holderId: 'crashed', clock: twoMinutesAgo }).tryAcquire('short-lived', { leaseMs: 100 });
+    client.destroy();
     const reaped = await cli('--json', 'reap', '--skew', '100ms');
     expect(reaped.code).toBe(0);
     expect(JSON.parse(reaped.stdout)).toMatchObject({ reaped: 1, raced: 0 });

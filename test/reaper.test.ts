@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseTable, LeaseClient, ManualClock } from '../lib/index.js';
-import { LeaseAttribute as A, reapShardOf } from '../lib/core/schema.js';
+import { LeaseAttribute as A, reapAfterOf, reapShardOf } from '../lib/core/schema.js';
 import { eventBridgePublisher, reapExpiredLeases, type LeaseExpiredDetail } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName, type Backend } from './support/backends.js';
 import { skewed } from './support/faults.js';
@@ -28,6 +28,7 @@ async function seed(client: DynamoDBClient, tableName: string, leases: { name: s
       [A.acquiredAt]: expiresAt - 30_000,
       [A.updatedAt]: expiresAt - 30_000,
       [A.reapShard]: reapShardOf(name),
+      [A.reapAfter]: reapAfterOf(expiresAt),
     }),
   );
   const batches: (typeof items)[] = [];
@@ -131,14 +132,15 @@ describe.each(backends())('reapExpiredLeases on $name', (backend) => {
       (next, context) => async (args) => {
         if (context.commandName === 'UpdateItemCommand' && !renewedFirst) {
           renewedFirst = true;
-          await lease!.renew();
+          // Long enough to carry the expiry past the reaper's cutoff.
+          await lease!.renew({ leaseMs: 10 * 60_000 });
         }
         return next(args);
       },
       { step: 'initialize', name: 'renewBeforeReap' },
     );
-    // The reaper's wall clock runs a minute ahead: to it the lease looks long expired.
-    const summary = await reapExpiredLeases({ client: racing, tableName, skewMs: 1_000, clock: skewed(holderClock, 60_000) });
+    // The reaper's wall clock runs two minutes ahead: to it the lease looks long expired.
+    const summary = await reapExpiredLeases({ client: racing, tableName, skewMs: 1_000, clock: skewed(holderClock, 120_000) });
     expect(summary).toMatchObject({ scanned: 1, reaped: 0, raced: 1 });
     expect(await new LeaseClient({ tableName, client, clock: holderClock }).describe('busy')).toMatchObject({ state: 'held', holderId: 'holder' });
     expect(lease!.isHeld).toBe(true);
@@ -148,13 +150,15 @@ describe.each(backends())('reapExpiredLeases on $name', (backend) => {
   it('cannot let a contender in early, whatever skew it was run with: a reaped lease is taken by the holder-expiry rule', async () => {
     const tableName = uniqueTableName('reaper-skew');
     await createLeaseTable(client, tableName);
-    const realTime = new ManualClock({ wallStart: now });
+    // The lease's expiry falls a second before a minute boundary, so the reaper index finds it as
+    // soon as a reaper with no allowance judges it expired.
+    const realTime = new ManualClock({ wallStart: now - 7_000 });
     // The holder's wall clock runs 4 s slow, within the clients' 5 s allowance; the reaper was
     // given no allowance at all.
     const holder = await new LeaseClient({ tableName, client, holderId: 'holder', clock: skewed(realTime, -4_000), skewMs: 5_000 })
       .tryAcquire('slow-clock', { leaseMs: 10_000 });
     const contender = new LeaseClient({ tableName, client, holderId: 'contender', clock: realTime, skewMs: 5_000 });
-    await realTime.advance(6_500);
+    await realTime.advance(7_500);
     const summary = await reapExpiredLeases({ client, tableName, skewMs: 0, clock: realTime });
     expect(summary).toMatchObject({ reaped: 1 });
     expect(holder!.isHeld).toBe(true);

@@ -10,7 +10,7 @@ import { ExitCode } from '../exit-codes.js';
 export function reapCommand(program: Command, cli: Cli): void {
   program
     .command('reap')
-    .description('run the reaper once: mark leases past expiry + skew as expired (and publish events with --event-bus)')
+    .description('run the reaper once: mark leases past expiry + skew, and the minute it fell in, as expired (and publish events with --event-bus)')
     .option(
       '--skew <duration>',
       'only leases past expiresAt + skew are reaped (when events go out; never who may take a lease)',

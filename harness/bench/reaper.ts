@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { BatchWriteItemCommand, DynamoDBClient, type BatchWriteItemCommandOutput, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { createLeaseTable } from '../../lib/index.js';
 import { reapExpiredLeases } from '../../lib/serverless/index.js';
-import { LeaseAttribute as A, reapShardOf } from '../../lib/core/schema.js';
+import { LeaseAttribute as A, reapAfterOf, reapShardOf } from '../../lib/core/schema.js';
 import { localClientConfig, startEmbeddedDynamoDB } from '../../lib/testing/local-dynamodb.js';
 import { countRequests, emptyCounts } from './measure.js';
 
@@ -35,6 +35,7 @@ const SKEW_MS = 1_000;
 /** Writes `count` held leases named from `first`, expired ones `expiresAt` an hour ago, live ones an hour ahead. */
 async function putLeases(client: DynamoDBClient, tableName: string, first: number, count: number, expired: boolean): Promise<void> {
   const now = Date.now();
+  const expiresAt = expired ? now - 3_600_000 : now + 3_600_000;
   const item = (i: number): WriteRequest => {
     const name = `lease-${String(i).padStart(7, '0')}`;
     return {
@@ -44,12 +45,13 @@ async function putLeases(client: DynamoDBClient, tableName: string, first: numbe
           [A.holderId]: { S: `holder-${i % 97}` },
           [A.fencingToken]: { N: String(1 + (i % 5)) },
           [A.leaseMs]: { N: '30000' },
-          [A.expiresAt]: { N: String(expired ? now - 3_600_000 : now + 3_600_000) },
+          [A.expiresAt]: { N: String(expiresAt) },
           [A.revision]: { S: `rev-${i}` },
           [A.state]: { S: 'held' },
           [A.acquiredAt]: { N: String(now - 60_000) },
           [A.updatedAt]: { N: String(now - 10_000) },
           [A.reapShard]: { N: String(reapShardOf(name)) },
+          [A.reapAfter]: { N: String(reapAfterOf(expiresAt)) },
         },
       },
     };

@@ -30,8 +30,10 @@ export interface LeaderElectionProps {
   readonly leasesReapedThreshold?: number;
   /**
    * Alarm when a lease name has gone this long without a live holder by the time the reaper
-   * marks it expired.
-   * @default Duration.minutes(2)
+   * marks it expired. The reaper finds an expired lease up to two minutes after its expiry plus
+   * skew (the minute its reaper index orders leases by, then the minute between runs on the
+   * default schedule), so a threshold below that alarms on names that were replaced in time.
+   * @default Duration.minutes(3)
    */
   readonly leaderlessThreshold?: Duration;
   /** Actions every alarm triggers, e.g. an SNS topic. @default - none */
@@ -89,7 +91,7 @@ export class LeaderElection extends Construct {
     super(scope, id);
     rejectUnknownProps('LeaderElectionProps', props, PROPS);
     checkWholeNumber('LeaderElectionProps.leasesReapedThreshold', props.leasesReapedThreshold, 1, Number.MAX_SAFE_INTEGER);
-    const leaderlessThreshold = props.leaderlessThreshold ?? Duration.minutes(2);
+    const leaderlessThreshold = props.leaderlessThreshold ?? Duration.minutes(3);
     ensure('LeaderElectionProps.leaderlessThreshold', leaderlessThreshold.toMilliseconds() > 0, 'must be longer than zero');
 
     const eventsOptions = props.events === true ? {} : props.events || undefined;

@@ -38,8 +38,9 @@ export interface LeaseReaperOptions {
   readonly publishEvents?: boolean;
   /**
    * A lease is reaped (and announced) only once `expiresAt + skew` has passed on the reaper's
-   * clock. Only when events go out depends on it, never safety: a reaped lease is taken by the
-   * same rule as a held one. The clients' `skewMs` avoids announcing leases too early.
+   * clock, and found up to a minute after that (the reaper index orders leases by the minute
+   * they run out). Only when events go out depends on it, never safety: a reaped lease is taken
+   * by the same rule as a held one. The clients' `skewMs` avoids announcing leases too early.
    * @default Duration.millis(DEFAULT_SKEW_MS): 1 second, the clients' default
    */
   readonly skew?: Duration;

@@ -23,7 +23,10 @@ export const when = {
   // A delayed retry of an older renewal must not pull the expiry back below a newer one's.
   extends: '#expiresAt <= :expiresAt',
   heldAtToken: '#state = :held AND #fencingToken = :fencingToken',
-  heldAtRevision: '#state = :held AND #fencingToken = :fencingToken AND #revision = :revision',
+  // The reaper's rule is a contender's: still held at the token it read, and past the expiry by
+  // its clock and allowance now, at the write. A renewal that lands first moves the expiry past
+  // the cutoff and wins.
+  heldAtTokenAndExpired: '#state = :held AND #fencingToken = :fencingToken AND #expiresAt < :staleBefore',
 } as const;
 
 /** `#x` stands for the lease attribute `x`: `#state` for `state`. */

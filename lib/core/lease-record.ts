@@ -89,8 +89,6 @@ export interface IndexedLease {
   readonly name: string;
   readonly holderId: string;
   readonly fencingToken: number;
-  readonly revision: string;
-  readonly expiresAt: number;
 }
 
 /** A conditional write either landed (the item after it) or did not (the item that stopped it). */

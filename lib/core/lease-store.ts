@@ -26,7 +26,7 @@ import { toLeaseRecord, type IndexedLease, type LeaseRecord, type WriteOutcome }
 import { translateError } from './store-errors.js';
 import { noDeadline, type Deadline } from './deadline.js';
 import { when, withAttributeValues, withPlaceholders, type ResolvedExpressions } from './expressions.js';
-import { LeaseAttribute as A, ReaperIndex, reapShardOf, standbySlotAttribute } from './schema.js';
+import { LeaseAttribute as A, ReaperIndex, reapAfterOf, reapShardOf, standbySlotAttribute } from './schema.js';
 
 export interface AcquireRequest {
   readonly name: string;
@@ -74,8 +74,8 @@ export interface ReleaseDoneRequest extends ReleaseRequest {
 export interface MarkExpiredRequest {
   readonly name: string;
   readonly fencingToken: number;
-  /** The revision the reaper read: a renewal since then changes it and wins. */
-  readonly revision: string;
+  /** Marked only if its `expiresAt` is still below this (wall now - skew allowance): a renewal since the read wins. */
+  readonly staleBefore: number;
   readonly nonce: string;
   readonly wallNow: number;
 }
@@ -116,6 +116,7 @@ export class LeaseStore {
       '#acquiredAt = :wallNow',
       '#updatedAt = :wallNow',
       '#reapShard = :reapShard',
+      '#reapAfter = :reapAfter',
     ];
     if (request.data !== undefined) set.push('#data = :data');
     if (request.sessionGroup !== undefined) set.push('#sessionGroup = :sessionGroup');
@@ -135,6 +136,7 @@ export class LeaseStore {
         ':nonce': request.nonce,
         ':wallNow': request.wallNow,
         ':reapShard': reapShardOf(request.name),
+        ':reapAfter': reapAfterOf(request.expiresAt),
         ':staleBefore': request.staleBefore,
         ':unchangedRevision': request.unchangedRevision,
         ':data': request.data,
@@ -146,7 +148,8 @@ export class LeaseStore {
 
   /** Extends the caller's own lease; never one with another holder or token. */
   renew(request: RenewRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
-    const set = ['#leaseMs = :leaseMs', '#expiresAt = :expiresAt', '#revision = :nonce', '#updatedAt = :wallNow'];
+    // Setting `reapAfter` to the value it has writes nothing to the index: see `ReaperIndex`.
+    const set = ['#leaseMs = :leaseMs', '#expiresAt = :expiresAt', '#reapAfter = :reapAfter', '#revision = :nonce', '#updatedAt = :wallNow'];
     if (request.data !== undefined) set.push('#data = :data');
     return this.update(
       request.name,
@@ -157,6 +160,7 @@ export class LeaseStore {
           ':fencingToken': request.fencingToken,
           ':leaseMs': request.leaseMs,
           ':expiresAt': request.expiresAt,
+          ':reapAfter': reapAfterOf(request.expiresAt),
           ':nonce': request.nonce,
           ':wallNow': request.wallNow,
           ':data': request.data,
@@ -179,7 +183,7 @@ export class LeaseStore {
     const mine = request.holderId !== undefined;
     const input = withAttributeValues(
       {
-        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup, #ownerSession, #sessionGeneration',
+        UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #reapAfter, #sessionGroup, #ownerSession, #sessionGeneration',
         // An operator's revoke leaves a session's lease alone: see `LeaseClient.revoke`.
         ConditionExpression: mine ? when.heldByMe : `${when.heldAtToken} AND attribute_not_exists(#ownerSession)`,
       },
@@ -208,7 +212,7 @@ export class LeaseStore {
       request.name,
       withAttributeValues(
         {
-          UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow, #doneRuns = :doneRuns REMOVE #reapShard, #sessionGroup',
+          UpdateExpression: 'SET #state = :released, #revision = :nonce, #updatedAt = :wallNow, #doneRuns = :doneRuns REMOVE #reapShard, #reapAfter, #sessionGroup',
           ConditionExpression: when.heldByMe,
         },
         {
@@ -223,16 +227,19 @@ export class LeaseStore {
     );
   }
 
-  /** Marks a lease expired exactly as the reaper saw it; any write since then wins over this. */
+  /**
+   * Marks a lease expired if it is still held at the token the reaper read and still past its
+   * expiry by the reaper's clock: a renewal since the read wins over this.
+   */
   markExpired(request: MarkExpiredRequest, abortSignal?: AbortSignal): Promise<WriteOutcome> {
     return this.update(
       request.name,
       withAttributeValues(
         {
-          UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #sessionGroup',
-          ConditionExpression: when.heldAtRevision,
+          UpdateExpression: 'SET #state = :expired, #revision = :nonce, #updatedAt = :wallNow REMOVE #reapShard, #reapAfter, #sessionGroup',
+          ConditionExpression: when.heldAtTokenAndExpired,
         },
-        { ':fencingToken': request.fencingToken, ':revision': request.revision, ':nonce': request.nonce, ':wallNow': request.wallNow },
+        { ':fencingToken': request.fencingToken, ':staleBefore': request.staleBefore, ':nonce': request.nonce, ':wallNow': request.wallNow },
       ),
       abortSignal,
     );
@@ -274,9 +281,10 @@ export class LeaseStore {
   }
 
   /**
-   * Held leases of one reaper-index shard whose `expiresAt` is below `before`, oldest first, a
-   * page at a time. The index holds only held leases, so the cost follows the expired ones, not
-   * the table. Index reads are eventually consistent: callers must write conditionally.
+   * Held leases of one reaper-index shard whose expiry minute (`reapAfter`) ended before `before`,
+   * oldest first, a page at a time: each expired before `before`, some up to a minute earlier than
+   * found. The index holds only held leases, so the cost follows the expired ones, not the table.
+   * Index reads are eventually consistent: callers must write conditionally.
    */
   async *expiredInShard(shard: number, before: number, pageSize: number, deadline: Deadline = noDeadline): AsyncGenerator<IndexedLease[]> {
     let startKey: Record<string, AttributeValue> | undefined;
@@ -286,7 +294,7 @@ export class LeaseStore {
         const query = new QueryCommand({
           TableName: this.tableName,
           IndexName: ReaperIndex.name,
-          ...withAttributeValues({ KeyConditionExpression: '#reapShard = :shard AND #expiresAt < :before' }, { ':shard': shard, ':before': before }),
+          ...withAttributeValues({ KeyConditionExpression: '#reapShard = :shard AND #reapAfter < :before' }, { ':shard': shard, ':before': before }),
           Limit: pageSize,
           ExclusiveStartKey: startKey,
         });
@@ -298,8 +306,6 @@ export class LeaseStore {
         name: String(item[A.name]),
         holderId: String(item[A.holderId]),
         fencingToken: Number(item[A.fencingToken]),
-        revision: String(item[A.revision]),
-        expiresAt: Number(item[A.expiresAt]),
       }));
       startKey = page.LastEvaluatedKey;
     } while (startKey);

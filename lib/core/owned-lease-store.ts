@@ -252,7 +252,7 @@ export class OwnedLeaseStore {
     if (request.data !== undefined) set.push('#data = :data');
     // Its session's expiry is the lease's: one of its own would let the reaper and the plain
     // contender rule judge it, and a plain holder's payload is not the new owner's.
-    const remove = ['#expiresAt', '#leaseMs', '#reapShard', ...(request.data === undefined ? ['#data'] : [])];
+    const remove = ['#expiresAt', '#leaseMs', '#reapShard', '#reapAfter', ...(request.data === undefined ? ['#data'] : [])];
     return withPlaceholders(
       {
         UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,

@@ -33,6 +33,12 @@ export const LeaseAttribute = {
    */
   reapShard: 'reapShard',
   /**
+   * Present only while the lease is held: the sort key of the reaper index, `expiresAt` rounded
+   * up to the minute (`reapAfterOf`). Never below `expiresAt`, so the reaper finds no live lease;
+   * and a renewal that keeps the expiry within the same minute leaves it, and so the index, as is.
+   */
+  reapAfter: 'reapAfter',
+  /**
    * Runs recorded done under this name (`runOnce`, the singleton's `oncePer`): a map of run key
    * to `{ fencingToken, doneAt }`. Written only with the release of the run's own lease, and
    * pruned then to the newest `keep` entries by fencing token, so it stays bounded; every other
@@ -68,27 +74,43 @@ export const STORED_LEASE_STATES = ['held', 'released', 'expired'] as const;
 /** One of {@link STORED_LEASE_STATES}. */
 export type StoredLeaseState = (typeof STORED_LEASE_STATES)[number];
 
-/** The sparse index the reaper queries for held leases, ordered by expiry within each shard. */
+/**
+ * The sparse index the reaper queries for held leases, ordered by the minute each one's lease runs
+ * out within each shard.
+ *
+ * Why the minute and not `expiresAt` itself: DynamoDB bills a write that changes an index key
+ * twice over in the index (a delete and a put), and one that changes a projected attribute once.
+ * Renewals are a lease's most frequent write and move `expiresAt` every time; keyed on it, every
+ * renewal cost three write units instead of one. Keyed on the minute, with only the attributes a
+ * renewal never changes projected, a renewal touches the index once a minute at most. The price
+ * is that the reaper finds an expired lease up to a minute later, and it runs once a minute anyway.
+ */
 export const ReaperIndex = {
   /** Index name (DynamoDB Local wants at least 3 characters). */
   name: 'leasehold-expiry',
   /** The lease's shard, `reapShardOf(name)`: present only while it is held, which keeps the index sparse. */
   partitionKey: LeaseAttribute.reapShard,
-  /** The holder's `expiresAt` (epoch ms): one range Query per shard finds every lease expired before a cutoff. */
-  sortKey: LeaseAttribute.expiresAt,
+  /** `reapAfterOf(expiresAt)`: one range Query per shard finds every lease expired before a cutoff, and some expired up to a minute later. */
+  sortKey: LeaseAttribute.reapAfter,
+  /** What `reapAfter` rounds `expiresAt` up to a multiple of, in ms. */
+  granularityMs: 60_000,
   /**
    * Held leases spread over this many index partitions so one never runs hot. Fixed: changing
    * it would strand items written under the old count until their next acquisition.
    */
   shardCount: 8,
-  /** Attributes the reaper needs to make its conditional write and publish its event. */
-  projectedAttributes: [
-    LeaseAttribute.holderId,
-    LeaseAttribute.fencingToken,
-    LeaseAttribute.revision,
-    LeaseAttribute.leaseMs,
-  ] as readonly string[],
+  /**
+   * Attributes the reaper needs to make its conditional write and publish its event: only those
+   * fixed for a whole holding, so no renewal writes the index. The lease's expiry comes back
+   * with the reaper's write.
+   */
+  projectedAttributes: [LeaseAttribute.holderId, LeaseAttribute.fencingToken] as readonly string[],
 } as const;
+
+/** A held lease's `reapAfter`: its `expiresAt` rounded up to the reaper index's granularity. */
+export function reapAfterOf(expiresAt: number): number {
+  return Math.ceil(expiresAt / ReaperIndex.granularityMs) * ReaperIndex.granularityMs;
+}
 
 /**
  * The sparse index through which a group's sessions find each other: one Query lists every held

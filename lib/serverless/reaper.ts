@@ -1,8 +1,9 @@
 /**
  * The reaper: housekeeping and notification, never correctness. It finds held leases whose
- * `expiresAt + skewMs` has passed through the sparse reaper index, marks each expired with a
- * write conditional on the token and revision it read (a renewal that lands first wins), and
- * announces each one. No timers and no Lambda here: the handler in `lambda/` and the demo drive it.
+ * `expiresAt + skewMs` has passed through the sparse reaper index (up to a minute late: the index
+ * orders leases by the minute they run out, see `ReaperIndex`), marks each expired with a write
+ * conditional on the token it read and on the expiry still being past (a renewal that lands first
+ * wins), and announces each one. No timers and no Lambda here: the handler in `lambda/` and the demo drive it.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, withDeadline, type Deadline } from '../core/deadline.js';
-import type { IndexedLease } from '../core/lease-record.js';
+import { ownWrite, type IndexedLease } from '../core/lease-record.js';
 import { LeaseStore } from '../core/lease-store.js';
 import { isRetryable } from '../core/store-errors.js';
 import { ReaperIndex } from '../core/schema.js';
@@ -25,9 +26,10 @@ export interface ReapOptions {
   /** The lease table, with its reaper index. */
   readonly tableName: string;
   /**
-   * Only leases past `expiresAt + skewMs` on this clock are reaped. It decides when a lease is
-   * announced, not who may take it: a reaped lease is taken by the same rule as a held one.
-   * Use the participants' skew allowance.
+   * Only leases past `expiresAt + skewMs` on this clock are reaped, each found once the minute
+   * its expiry fell in has passed too. It decides when a lease is announced, not who may take
+   * it: a reaped lease is taken by the same rule as a held one. Use the participants' skew
+   * allowance.
    */
   readonly skewMs: number;
   /** Where `Lease Expired` events go. @default none are sent */
@@ -93,13 +95,14 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
           break;
         }
         const batch = page.slice(i, i + writesInFlight);
-        const outcomes = await Promise.all(batch.map((lease) => markExpired(store, lease, clock, deadline)));
+        const outcomes = await Promise.all(batch.map((lease) => markExpired(store, lease, cutoff, clock, deadline)));
         batch.forEach((lease, j) => {
-          if (outcomes[j] === 'skipped') return void summary.skipped++;
-          if (outcomes[j] === 'raced') return void summary.raced++;
+          const outcome = outcomes[j]!;
+          if (outcome === 'skipped') return void summary.skipped++;
+          if (outcome === 'raced') return void summary.raced++;
           summary.reaped++;
-          summary.longestLeaderlessMs = Math.max(summary.longestLeaderlessMs, clock.wallNow() - lease.expiresAt);
-          reaped.push({ name: lease.name, holderId: lease.holderId, fencingToken: lease.fencingToken, expiredAt: lease.expiresAt });
+          summary.longestLeaderlessMs = Math.max(summary.longestLeaderlessMs, clock.wallNow() - outcome.expiredAt);
+          reaped.push({ name: lease.name, holderId: lease.holderId, fencingToken: lease.fencingToken, expiredAt: outcome.expiredAt });
         });
       }
       if (reaped.length > 0 && options.publisher) summary.eventsFailed += (await options.publisher.publish(reaped)).failed;
@@ -113,13 +116,21 @@ export async function reapExpiredLeases(options: ReapOptions): Promise<ReapSumma
   return summary;
 }
 
-async function markExpired(store: LeaseStore, lease: IndexedLease, clock: Clock, deadline: Deadline): Promise<'reaped' | 'raced' | 'skipped'> {
+/** Marks one lease expired; when it lands, the `expiresAt` it had (the index does not carry it). */
+async function markExpired(
+  store: LeaseStore,
+  lease: IndexedLease,
+  staleBefore: number,
+  clock: Clock,
+  deadline: Deadline,
+): Promise<{ expiredAt: number } | 'raced' | 'skipped'> {
   const nonce = randomUUID();
   try {
-    const request = { name: lease.name, fencingToken: lease.fencingToken, revision: lease.revision, nonce, wallNow: clock.wallNow() };
+    const request = { name: lease.name, fencingToken: lease.fencingToken, staleBefore, nonce, wallNow: clock.wallNow() };
     const outcome = await deadline((signal) => store.markExpired(request, signal));
     // A refusal carrying our nonce is this same write, retried by the SDK after it landed.
-    return outcome.landed || outcome.current?.revision === nonce ? 'reaped' : 'raced';
+    const marked = outcome.landed ? outcome.record : ownWrite(outcome.current, nonce);
+    return marked ? { expiredAt: marked.expiresAt } : 'raced';
   } catch (error) {
     if (isRetryable(error)) return 'skipped';
     throw error;

@@ -264,13 +264,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * @internal Marks a dead member's session expired, as the reaper would, so it leaves the
-   * session index: only if it is dead by this session's clocks and has not been renewed since it
-   * was read (the write is conditional on its token and revision).
+   * session index: only if it is dead by this session's clocks, still at the generation read, and
+   * still past its expiry when the write lands (a renewal since the read wins).
    */
   async retire(member: SessionMember): Promise<void> {
     const { store, clock, requestTimeoutMs, skewMs } = this.runtime;
     if (member.expiresAt + skewMs >= clock.wallNow()) return;
-    const request = { name: member.session, fencingToken: member.generation, revision: member.revision, nonce: randomUUID(), wallNow: clock.wallNow() };
+    const wallNow = clock.wallNow();
+    const request = { name: member.session, fencingToken: member.generation, staleBefore: wallNow - skewMs, nonce: randomUUID(), wallNow };
     await withDeadline(clock, requestTimeoutMs, undefined, (signal) => store.markExpired(request, signal));
   }
 

@@ -55,7 +55,7 @@ describe('LeaderElection', () => {
     });
   });
 
-  it('alarms when a lease is reaped, and when a name went leaderless for 2 minutes', () => {
+  it('alarms when a lease is reaped, and when a name went leaderless for 3 minutes', () => {
     const stack = testStack();
     new LeaderElection(stack, 'Election');
     const template = templateOf(stack);
@@ -74,7 +74,7 @@ describe('LeaderElection', () => {
       MetricName: 'LeaderlessMs',
       Statistic: 'Maximum',
       Period: 60,
-      Threshold: 120_000,
+      Threshold: 180_000,
       TreatMissingData: 'notBreaching',
     });
   });

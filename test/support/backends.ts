@@ -14,6 +14,8 @@ export interface BackendFeatures {
   readonly returnValuesOnConditionCheckFailure: boolean;
   /** DynamoDB Streams (a table's stream, read with the streams API). dynalite has none. */
   readonly streams: boolean;
+  /** Consumed capacity per index (`ReturnConsumedCapacity: INDEXES`), as DynamoDB bills index writes. */
+  readonly indexCapacity: boolean;
 }
 
 export interface Backend {
@@ -23,9 +25,9 @@ export interface Backend {
 }
 
 export const FEATURES: Record<Backend['name'], BackendFeatures> = {
-  'dynamodb-local': { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true },
-  dynalite: { transactions: false, returnValuesOnConditionCheckFailure: false, streams: false },
-  endpoint: { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true },
+  'dynamodb-local': { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true, indexCapacity: true },
+  dynalite: { transactions: false, returnValuesOnConditionCheckFailure: false, streams: false, indexCapacity: false },
+  endpoint: { transactions: true, returnValuesOnConditionCheckFailure: true, streams: true, indexCapacity: true },
 };
 
 /** The backends the global setup started (or the real endpoint it was given). */
