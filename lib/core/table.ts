@@ -177,11 +177,23 @@ function schemaProblem(table: TableDescription | undefined): string | undefined 
     return `its key is ${describe}, expected partition key "${LeaseAttribute.name}" only`;
   }
   if (types.get(LeaseAttribute.name) !== 'S') return `its key "${LeaseAttribute.name}" is not a string`;
-  const index = table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === ReaperIndex.name);
-  const indexKeys = index?.KeySchema?.map((k) => k.AttributeName).join(',');
-  if (indexKeys !== `${ReaperIndex.partitionKey},${ReaperIndex.sortKey}`) {
-    return `it lacks the reaper index "${ReaperIndex.name}" on (${ReaperIndex.partitionKey}, ${ReaperIndex.sortKey})`;
+  return reaperIndexProblem(table);
+}
+
+/** What is wrong with the reaper index, if anything: missing, other keys (an earlier build's among them), or too little projected. */
+function reaperIndexProblem(table: TableDescription | undefined): string | undefined {
+  const { name, partitionKey, sortKey } = ReaperIndex;
+  const wanted = `(${partitionKey}, ${sortKey})`;
+  const recreate = 'recreate the index as createLeaseTable makes it';
+  const index = table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === name);
+  if (!index) return `it lacks the reaper index "${name}" on ${wanted}`;
+  const keys = (index.KeySchema ?? []).map((k) => k.AttributeName);
+  if (keys.join(',') === `${partitionKey},${LeaseAttribute.expiresAt}`) {
+    return `its reaper index "${name}" is keyed on (${partitionKey}, ${LeaseAttribute.expiresAt}), as earlier builds made it, which every renewal rewrites; ${recreate}, on ${wanted}`;
   }
+  if (keys.join(',') !== `${partitionKey},${sortKey}`) return `its reaper index "${name}" is keyed on (${keys.join(', ')}), expected ${wanted}; ${recreate}`;
+  const missing = unprojected(index, ReaperIndex.projectedAttributes);
+  if (missing.length > 0) return `its reaper index "${name}" does not project ${missing.join(', ')}, which the reaper reads; ${recreate}`;
   return undefined;
 }
 
@@ -207,7 +219,7 @@ function sessionIndexProblem(table: TableDescription | undefined): string | unde
   if (types.get(partitionKey) !== 'S') {
     return `its session index "${name}" has a partition key "${partitionKey}" that is not a string; recreate the index as createLeaseTable makes it`;
   }
-  const missing = unprojected(index);
+  const missing = unprojected(index, SessionIndex.projectedAttributes);
   if (missing.length > 0) {
     return (
       `its session index "${name}" does not project ${missing.join(', ')}, which group members read of each other; ` +
@@ -217,10 +229,10 @@ function sessionIndexProblem(table: TableDescription | undefined): string | unde
   return undefined;
 }
 
-/** The attributes a group member reads through the session index that `index` does not project. */
-function unprojected(index: GlobalSecondaryIndexDescription): string[] {
+/** Those of `attributes`, read through `index`, that it does not project. */
+function unprojected(index: GlobalSecondaryIndexDescription, attributes: readonly string[]): string[] {
   const projection = index.Projection;
   if (projection?.ProjectionType === 'ALL') return [];
   const projected = new Set(projection?.ProjectionType === 'INCLUDE' ? (projection.NonKeyAttributes ?? []) : []);
-  return SessionIndex.projectedAttributes.filter((attribute) => !projected.has(attribute));
+  return attributes.filter((attribute) => !projected.has(attribute));
 }

@@ -1,14 +1,16 @@
 /**
- * What a lease's writes cost in index units, as DynamoDB bills them: a write that moves an item
- * within a global secondary index is billed twice there (a delete and a put), and one that changes
- * an attribute the index projects once. The emulators report this per index exactly as DynamoDB
- * does, so these tests ask the server rather than a model. Renewals are a lease's most frequent
- * write: they must leave the reaper index alone.
+ * The reaper index: what a lease's writes cost in it, that the reaper still finds what expired,
+ * and that `verifyLeaseTable` refuses one the reaper cannot use.
+ *
+ * DynamoDB bills a write that moves an item within a global secondary index twice there (a delete
+ * and a put), and one that changes an attribute the index projects once. DynamoDB Local reports
+ * this per index exactly as DynamoDB does, so these tests ask the server rather than a model.
+ * Renewals are a lease's most frequent write: they must leave the reaper index alone.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists, type Projection } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, LeaseClient, ManualClock, type Lease } from '../lib/index.js';
-import { ReaperIndex } from '../lib/core/schema.js';
+import { createLeaseTable, LeaseClient, ManualClock, verifyLeaseTable, type Lease } from '../lib/index.js';
+import { LeaseAttribute as A, ReaperIndex } from '../lib/core/schema.js';
 import { reapExpiredLeases } from '../lib/serverless/index.js';
 import { backends, clientFor, uniqueTableName } from './support/backends.js';
 
@@ -82,5 +84,58 @@ describe.each(backends())('index writes on $name', (backend) => {
     const late = await reapExpiredLeases({ client, tableName: table, skewMs: 1_000, clock: reaperClock });
     expect(late).toMatchObject({ scanned: 1, reaped: 1 });
     expect(late.longestLeaderlessMs, 'measured from the expiry the write found, not the minute').toBe(reaperClock.wallNow() - expiresAt);
+  });
+
+  describe('verifyLeaseTable', () => {
+    /** A lease table whose reaper index is keyed on (reapShard, `sortKey`) and projects `projection`. */
+    const tableWithReaperIndex = async (sortKey: string, projection: Projection): Promise<string> => {
+      const name = uniqueTableName('reaper-index-made');
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: A.name, AttributeType: 'S' },
+            { AttributeName: ReaperIndex.partitionKey, AttributeType: 'N' },
+            { AttributeName: sortKey, AttributeType: 'N' },
+          ],
+          KeySchema: [{ AttributeName: A.name, KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: ReaperIndex.name,
+              KeySchema: [
+                { AttributeName: ReaperIndex.partitionKey, KeyType: 'HASH' },
+                { AttributeName: sortKey, KeyType: 'RANGE' },
+              ],
+              Projection: projection,
+            },
+          ],
+        }),
+      );
+      await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.05 }, { TableName: name });
+      return name;
+    };
+    const projected: Projection = { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ReaperIndex.projectedAttributes] };
+
+    it('refuses a reaper index keyed on expiresAt, as earlier builds made it, naming why and the fix', async () => {
+      const name = await tableWithReaperIndex(A.expiresAt, projected);
+      await expect(verifyLeaseTable(client, name)).rejects.toMatchObject({
+        name: 'TableSchemaMismatchError',
+        message: expect.stringMatching(/keyed on \(reapShard, expiresAt\), as earlier builds made it, which every renewal rewrites; recreate the index .* on \(reapShard, reapAfter\)/),
+      });
+    });
+
+    it('refuses a reaper index that projects only its keys, naming what the reaper reads', async () => {
+      const name = await tableWithReaperIndex(A.reapAfter, { ProjectionType: 'KEYS_ONLY' });
+      await expect(verifyLeaseTable(client, name)).rejects.toMatchObject({
+        name: 'TableSchemaMismatchError',
+        message: expect.stringContaining('does not project holderId, fencingToken, which the reaper reads'),
+      });
+    });
+
+    it('accepts the reaper index as createLeaseTable makes it, and one that projects every attribute', async () => {
+      await expect(verifyLeaseTable(client, tableName)).resolves.toBeUndefined();
+      await expect(verifyLeaseTable(client, await tableWithReaperIndex(A.reapAfter, { ProjectionType: 'ALL' }))).resolves.toBeUndefined();
+    });
   });
 });
