@@ -227,8 +227,11 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
    * Stops campaigning, resigns (with the same drain as {@link resign}) if leading, and frees its
    * standby slot. Resolves once `run` has stopped: a lease won by an acquisition already in
    * flight is released at once, without `elected` and without calling `lead`, and a `lead`
-   * still running when the drain runs out is no longer waited for. Inside `lead`, pass
-   * `drainMs: 0`: the drain would wait for the very callback that awaits it.
+   * still running when the drain runs out is no longer waited for; nor, at all, once the lease
+   * is already lost (the drain ends with it). Its fenced writes are refused from then on, but a
+   * write of its own to anything else may still be in flight: a process that exits right after
+   * `close()` can cut it off half-sent, so wait for `lead` itself when that matters. Inside
+   * `lead`, pass `drainMs: 0`: the drain would wait for the very callback that awaits it.
    */
   async close(options: ResignOptions = {}): Promise<void> {
     const drainMs = drainMsOf(options, this.leaseMs);
