@@ -24,6 +24,9 @@ describe.skipIf(backend.name === 'endpoint')('the benchmarks, in miniature', () 
     expect(result.ratio).toBeCloseTo(result.p50Ms / result.rawP50Ms);
     expect(result.replayRatio).toBeCloseTo(result.replayP50Ms / result.rawP50Ms);
     expect(result.cpuRatio).toBeCloseTo(result.clientCpuUs.leasehold / result.clientCpuUs.raw);
+    // leasehold's own share, against the same requests sent with none of its code.
+    expect(result.overReplay.latency).toBeCloseTo(result.p50Ms / result.replayP50Ms);
+    expect(result.overReplay.cpu).toBeCloseTo(result.clientCpuUs.leasehold / result.clientCpuUs.replay);
     for (const us of Object.values(result.clientCpuUs)) expect(us).toBeGreaterThan(0);
   }, 60_000);
 

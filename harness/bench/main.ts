@@ -114,11 +114,11 @@ try {
   console.table({
     'acquire+release p50 / p99 ms': {
       leasehold: `${fixed(acquireRelease.p50Ms)} / ${fixed(acquireRelease.p99Ms)}`,
-      baseline: `${fixed(acquireRelease.rawP50Ms)} / ${fixed(acquireRelease.rawP99Ms)} (2 raw UpdateItem); p50 ${fixed(acquireRelease.replayP50Ms)} replaying leasehold's own 2 requests`,
+      baseline: `${fixed(acquireRelease.rawP50Ms)} / ${fixed(acquireRelease.rawP99Ms)} (2 raw UpdateItem); p50 ${fixed(acquireRelease.replayP50Ms)} replaying leasehold's own 2 requests (leasehold ${fixed(acquireRelease.overReplay.latency)} x that)`,
     },
     'acquire+release client CPU µs per pair': {
       leasehold: fixed(acquireRelease.clientCpuUs.leasehold, 0),
-      baseline: `${fixed(acquireRelease.clientCpuUs.raw, 0)} (2 raw UpdateItem); ${fixed(acquireRelease.clientCpuUs.replay, 0)} replaying leasehold's own 2 requests`,
+      baseline: `${fixed(acquireRelease.clientCpuUs.raw, 0)} (2 raw UpdateItem); ${fixed(acquireRelease.clientCpuUs.replay, 0)} replaying leasehold's own 2 requests (leasehold ${fixed(acquireRelease.overReplay.cpu)} x that)`,
     },
     [`failover p50 / p99 ms (lease ${leaseMs} + skew ${skewMs})`]: {
       leasehold: `${fixed(failover.p50Ms, 0)} / ${fixed(failover.p99Ms, 0)}`,
